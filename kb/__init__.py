@@ -1,0 +1,42 @@
+"""The Pioneer Knowledge Base: a Flask application for sharing what works in integrating care.
+
+:func:`create_app` only wires parts together; each part configures itself in its own module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+from kb import cli, config
+from kb.extensions import csrf, db, login_manager, migrate
+from kb.services.accounts import load_user
+from kb.views import register_blueprints
+from kb.views.errors import register_error_handlers
+from kb.views.templating import register_template_helpers
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Create the application. ``overrides`` replace configuration values (tests use this)."""
+    instance_path = Path((overrides or {}).get("KB_INSTANCE_PATH") or config.instance_path_from_env())
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(config.PROJECT_ROOT / "templates"),
+        static_folder=str(config.PROJECT_ROOT / "static"),
+    )
+    app.config.update(config.load(instance_path, overrides))
+    instance_path.mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.user_loader(load_user)
+    register_template_helpers(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,81 @@
+"""Configuration: defaults, overridden by ``KB_*`` environment variables, overridden by test overrides.
+
+Every setting the application reads lives here, so that deployment is a matter of environment
+variables and nothing else:
+
+=====================  ============================================================  =====================
+variable               meaning                                                        default
+=====================  ============================================================  =====================
+``KB_ENV``             ``development`` or ``production``                              ``production``
+``KB_SECRET_KEY``      signs sessions and CSRF tokens                                 random, kept in
+                                                                                      ``instance/secret_key``
+``KB_DATABASE_URL``    SQLAlchemy URL (SQLite or PostgreSQL)                          ``sqlite:///instance/kb.sqlite3``
+``KB_INSTANCE_PATH``   folder for the SQLite file, search index and mail outbox       ``<project>/instance``
+``KB_BASE_URL``        absolute URL the site is served at, for links in mail/feeds   ``http://127.0.0.1:5000``
+``KB_CONTENT_DIR``     folder ``make run`` imports                                     ``<project>/content``
+``KB_NHSUK_DIR``       built ``nhsuk-frontend`` assets (``dist/nhsuk``)               ``<project>/node_modules/…``
+=====================  ============================================================  =====================
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def instance_path_from_env() -> Path:
+    """Return the instance folder: ``KB_INSTANCE_PATH`` or ``<project>/instance``."""
+    return Path(os.environ.get("KB_INSTANCE_PATH", PROJECT_ROOT / "instance")).resolve()
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Return ``KB_SECRET_KEY``, or a random key persisted in the instance folder.
+
+    Persisting it keeps sessions valid across restarts of ``make run`` without asking anyone
+    to invent a secret; production deployments set ``KB_SECRET_KEY`` explicitly.
+    """
+    if key := os.environ.get("KB_SECRET_KEY"):
+        return key
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text(encoding="utf-8").strip()
+    key = secrets.token_hex(32)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(key, encoding="utf-8")
+    key_file.chmod(0o600)
+    return key
+
+
+def load(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping for an app whose instance folder is ``instance_path``.
+
+    ``overrides`` (used by tests) win over the environment, which wins over the defaults.
+    """
+    overrides = dict(overrides or {})
+    env = os.environ
+    config: dict[str, Any] = {
+        "KB_ENV": env.get("KB_ENV", "production"),
+        "SQLALCHEMY_DATABASE_URI": env.get(
+            "KB_DATABASE_URL", f"sqlite:///{instance_path / 'kb.sqlite3'}"
+        ),
+        "KB_BASE_URL": env.get("KB_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "KB_CONTENT_DIR": Path(env.get("KB_CONTENT_DIR", PROJECT_ROOT / "content")),
+        "KB_NHSUK_DIR": Path(
+            env.get("KB_NHSUK_DIR", PROJECT_ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk")
+        ),
+        "KB_PAGE_SIZE": 20,
+        # Cookies: never readable from scripts, not sent on cross-site sub-requests.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("KB_BASE_URL", "").startswith("https://"),
+        # Bodies larger than this are refused with 413 before any view runs.
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    }
+    config.update(overrides)
+    if "SECRET_KEY" not in config:
+        config["SECRET_KEY"] = _secret_key(instance_path)
+    return config

@@ -1,0 +1,50 @@
+"""SQLAlchemy models: tables and their relationships only — no requests, no services.
+
+Importing this package registers every table on ``db.metadata`` (Alembic relies on that).
+"""
+
+from kb.models.accounts import Membership, NetworkRole, SiteRole, User
+from kb.models.entries import (
+    BCF_MEASURES,
+    Entry,
+    EntryLink,
+    EntryStatus,
+    EntryType,
+    EvidenceDesign,
+    LinkRel,
+    Outcome,
+    OutcomeDirection,
+    Polarity,
+    Provenance,
+    Source,
+    ThemeTag,
+    Visibility,
+)
+from kb.models.revisions import Revision
+from kb.models.sites import Site, SiteKind
+from kb.models.themes import Theme
+
+__all__ = [
+    "BCF_MEASURES",
+    "Entry",
+    "EntryLink",
+    "EntryStatus",
+    "EntryType",
+    "EvidenceDesign",
+    "LinkRel",
+    "Membership",
+    "NetworkRole",
+    "Outcome",
+    "OutcomeDirection",
+    "Polarity",
+    "Provenance",
+    "Revision",
+    "Site",
+    "SiteKind",
+    "SiteRole",
+    "Source",
+    "Theme",
+    "ThemeTag",
+    "User",
+    "Visibility",
+]

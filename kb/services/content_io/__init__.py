@@ -1,0 +1,10 @@
+"""Import and export of ``content/`` (Markdown with YAML front matter, and ``themes.yml``).
+
+``content/`` is an import source and an export target; the database is the record.
+See ``docs/content-format.md`` for the format and :mod:`.importer` / :mod:`.exporter` for the rules.
+"""
+
+from kb.services.content_io.exporter import ExportReport, export_content
+from kb.services.content_io.importer import ImportReport, import_content
+
+__all__ = ["ExportReport", "ImportReport", "export_content", "import_content"]

@@ -1,0 +1,102 @@
+"""Export the database to the ``content/`` layout.
+
+Output is canonical — fixed key order, one quoting style, sorted files — so exporting the same
+database twice, or exporting what was just imported from an export, gives identical bytes.
+Files already in the target folder that the database does not know are left alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from kb.extensions import db
+from kb.models import Entry, EntryLink, Site, Theme, ThemeTag
+from kb.services.content_io.importer import Progress, no_progress
+from kb.services.records import entry_record, site_record, theme_record
+
+_DATE_FIELDS = ("published", "updated", "review_by")
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    themes: int
+    sites: int
+    entries: int
+
+
+class _Dumper(yaml.SafeDumper):
+    """Indents list items under their key (``  - item``), as people write YAML by hand."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def dump_yaml(data: Any, *, inline_flat_mappings: bool = True) -> str:
+    """YAML as the content files use it: block style, no line wrapping, and (by default) flat
+    mappings such as theme tags written inline on one line each."""
+    return yaml.dump(
+        data,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=None if inline_flat_mappings else False,
+        width=1_000_000,
+    )
+
+
+def markdown_file(record: dict[str, Any]) -> str:
+    """A content file: the record's fields as front matter, its ``body`` as Markdown."""
+    front = {key: value for key, value in record.items() if key != "body"}
+    for key in _DATE_FIELDS:
+        if key in front:
+            # Written as bare YAML dates, as authors write them.
+            front[key] = dt.date.fromisoformat(front[key])
+    body = record.get("body", "")
+    return f"---\n{dump_yaml(front)}---\n{body}\n" if body else f"---\n{dump_yaml(front)}---\n"
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8", newline="\n")
+    tmp.replace(path)  # atomic: a reader never sees half a file
+
+
+def export_content(dest: Path, *, progress: Progress = no_progress) -> ExportReport:
+    """Write every theme, site and entry (whatever its status) under ``dest``."""
+    dest = Path(dest)
+    themes = list(db.session.scalars(select(Theme).order_by(Theme.position, Theme.slug)))
+    _write(dest / "themes.yml", dump_yaml([theme_record(t) for t in themes], inline_flat_mappings=False) if themes else "[]\n")
+
+    sites = list(db.session.scalars(select(Site).order_by(Site.slug)))
+    for site in _each(progress, sites, "Exporting sites"):
+        _write(dest / "sites" / f"{site.slug}.md", markdown_file(site_record(site)))
+
+    entries = list(
+        db.session.scalars(
+            select(Entry)
+            .order_by(Entry.slug)
+            .options(
+                selectinload(Entry.site),
+                selectinload(Entry.other_sites),
+                selectinload(Entry.theme_tags).selectinload(ThemeTag.theme),
+                selectinload(Entry.sources),
+                selectinload(Entry.outcomes),
+                selectinload(Entry.links).selectinload(EntryLink.to_entry),
+            )
+        )
+    )
+    for entry in _each(progress, entries, "Exporting entries"):
+        _write(dest / "entries" / f"{entry.slug}.md", markdown_file(entry_record(entry)))
+    return ExportReport(themes=len(themes), sites=len(sites), entries=len(entries))
+
+
+def _each(progress: Progress, items: list, label: str) -> Iterable:
+    return progress(items, label)

@@ -1,0 +1,11 @@
+"""Blueprints: thin views that parse input, call one service and render."""
+
+from flask import Flask
+
+from kb.views import assets, entries, home, search, sites, themes
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach every blueprint to ``app``."""
+    for module in (home, entries, sites, themes, search, assets):
+        app.register_blueprint(module.bp)

@@ -1,0 +1,26 @@
+"""Entry pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from kb.models import BCF_MEASURES
+from kb.services import entries
+
+bp = Blueprint("entries", __name__, url_prefix="/entries")
+
+
+@bp.get("/<slug>")
+def show(slug: str):
+    """An entry with its themes, evidence summary, sources and related entries.
+
+    :raise NotFound: (404) if it does not exist or the reader may not see it.
+    """
+    entry = entries.get_visible_entry(slug, current_user)
+    return render_template(
+        "entries/show.html",
+        entry=entry,
+        related=entries.related_entries(entry, current_user),
+        bcf_measures=BCF_MEASURES,
+    )

@@ -1,0 +1,55 @@
+"""What templates may call: Markdown rendering, date formats, URL helpers."""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, request, url_for
+from markupsafe import Markup
+
+from kb import markdown
+from kb.models import EntryType
+
+
+def _internal_hosts() -> frozenset[str]:
+    host = urlsplit(current_app.config["KB_BASE_URL"]).hostname
+    return frozenset({host}) if host else frozenset()
+
+
+def render_markdown(text: str | None) -> Markup:
+    """Markdown → sanitised HTML. The only place templates get unescaped user content from."""
+    return Markup(markdown.render(text or "", _internal_hosts()))
+
+
+def long_date(value: date | None) -> str:
+    """``1 April 2015``, the GOV.UK date style."""
+    return f"{value.day} {value:%B %Y}" if value else ""
+
+
+def source_date(value: str | None) -> str:
+    """A source's ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` in words."""
+    if not value:
+        return ""
+    if len(value) == 10:
+        return long_date(date.fromisoformat(value))
+    if len(value) == 7:
+        return f"{date.fromisoformat(value + '-01'):%B %Y}"
+    return value
+
+
+def search_url(filters, **changes) -> str:  # noqa: ANN001 - Filters
+    """The /search URL for ``filters`` with ``changes`` applied."""
+    return url_for("search.index", **filters.to_args(**changes))
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Install filters and globals on ``app``'s Jinja environment."""
+    app.jinja_env.filters.update(markdown=render_markdown, long_date=long_date, source_date=source_date)
+    app.jinja_env.globals.update(search_url=search_url, entry_types=list(EntryType))
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def _current_path() -> dict:
+        return {"current_endpoint": request.endpoint or ""}
