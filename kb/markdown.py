@@ -92,7 +92,19 @@ def sanitise(fragment: str, internal_hosts: frozenset[str] = frozenset()) -> str
     Links whose host is not in ``internal_hosts`` get ``rel="nofollow noopener"``. The result
     is a fixed point: ``sanitise(sanitise(x)) == sanitise(x)``.
     """
-    cleaned = nh3.clean(
+    cleaned = _clean(fragment)
+    # Removing a tag can leave markup that parses differently the second time (a <p> inside a
+    # <p> once an <applet> between them is gone), so clean until the output stops changing.
+    for _ in range(3):
+        again = _clean(cleaned)
+        if again == cleaned:
+            break
+        cleaned = again
+    return _mark_external_links(cleaned, internal_hosts)
+
+
+def _clean(fragment: str) -> str:
+    return nh3.clean(
         fragment,
         tags=set(ALLOWED_TAGS),
         attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
@@ -103,7 +115,6 @@ def sanitise(fragment: str, internal_hosts: frozenset[str] = frozenset()) -> str
         strip_comments=True,
         clean_content_tags=set(DROPPED_WITH_CONTENT),
     )
-    return _mark_external_links(cleaned, internal_hosts)
 
 
 def _converter() -> python_markdown.Markdown:

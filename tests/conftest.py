@@ -1,0 +1,90 @@
+"""Fixtures shared by app and browser tests.
+
+Databases are real SQLite files migrated with Alembic (the same ``flask db upgrade`` that
+``make run`` uses). Migrating and importing ``content/`` is done once per test session into
+template files; every test gets its own copy, so tests never see each other's writes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from flask_login import FlaskLoginClient
+from flask_migrate import upgrade
+
+from kb import create_app
+from kb.config import PROJECT_ROOT
+from kb.extensions import db
+from kb.services.content_io import import_content
+
+CONTENT_DIR = PROJECT_ROOT / "content"
+NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def _make_app(instance: Path, database: Path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "KB_INSTANCE_PATH": str(instance),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "KB_BASE_URL": "http://kb.test",
+            "WTF_CSRF_ENABLED": True,
+        }
+    )
+    app.test_client_class = FlaskLoginClient
+    return app
+
+
+@pytest.fixture(scope="session")
+def db_templates(tmp_path_factory) -> dict[str, Path]:
+    """Two migrated databases: ``empty`` and ``content`` (with content/ imported)."""
+    folder = tmp_path_factory.mktemp("templates")
+    empty = folder / "empty.sqlite3"
+    app = _make_app(folder, empty)
+    with app.app_context():
+        upgrade(directory=str(PROJECT_ROOT / "migrations"))
+        db.engine.dispose()
+    content = folder / "content.sqlite3"
+    shutil.copy(empty, content)
+    app = _make_app(folder, content)
+    with app.app_context():
+        report = import_content(CONTENT_DIR, now=NOW)
+        assert report.errors == [], report.errors
+        db.engine.dispose()
+    return {"empty": empty, "content": content}
+
+
+def _app_from(template: Path, tmp_path: Path):
+    database = tmp_path / "kb.sqlite3"
+    shutil.copy(template, database)
+    app = _make_app(tmp_path / "instance", database)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(db_templates, tmp_path):
+    """An app on an empty, migrated database, with an app context pushed."""
+    yield from _app_from(db_templates["empty"], tmp_path)
+
+
+@pytest.fixture
+def content_app(db_templates, tmp_path):
+    """An app whose database holds everything in content/, with an app context pushed."""
+    yield from _app_from(db_templates["content"], tmp_path)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def content_client(content_app):
+    return content_app.test_client()
