@@ -142,8 +142,8 @@ def test_healthz_reports_unready_without_a_schema(tmp_path):
 
 
 def test_nhsuk_frontend_assets_are_served_and_paths_cannot_escape(content_client):
-    css = content_client.get("/assets/nhsuk/nhsuk-frontend.min.css")
+    css = content_client.get("/nhsuk/nhsuk-frontend.min.css")
     assert css.status_code == 200 and b".nhsuk-header" in css.data
     css.close()
-    assert content_client.get("/assets/nhsuk/../../package.json").status_code == 404
-    assert content_client.get("/assets/nhsuk/%2e%2e/%2e%2e/package.json").status_code == 404
+    assert content_client.get("/nhsuk/../../package.json").status_code == 404
+    assert content_client.get("/assets/%2e%2e/%2e%2e/package.json").status_code == 404

@@ -1,0 +1,120 @@
+"""A real server and a real browser for browser tests.
+
+The server is ``flask run`` in a subprocess, on a free port, over a copy of the migrated
+database with content/ imported. The browser is Debian's Chromium at /usr/bin/chromium driven by
+Playwright (Playwright's own browser download is not used).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from kb.config import PROJECT_ROOT
+
+CHROMIUM = Path(os.environ.get("KB_CHROMIUM", "/usr/bin/chromium"))
+AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(db_templates, tmp_path_factory):
+    """Base URL of a running server over the real content."""
+    folder = tmp_path_factory.mktemp("server")
+    database = folder / "kb.sqlite3"
+    shutil.copy(db_templates["content"], database)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "KB_INSTANCE_PATH": str(folder),
+        "KB_DATABASE_URL": f"sqlite:///{database}",
+        "KB_SECRET_KEY": "browser-tests",
+        "KB_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "kb", "run", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"server did not start: {process.stderr.read().decode()[-2000:]}")
+        time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+    process.stderr.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    assert CHROMIUM.exists(), f"Chromium is needed for browser tests: install Debian's chromium ({CHROMIUM})"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def page_without_js(browser):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def serious_accessibility_violations(page) -> list[str]:  # noqa: ANN001
+    """Run axe-core on the page for WCAG 2.2 A and AA; return serious and critical violations."""
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate(
+        """async () => await axe.run(document, {
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}
+        })"""
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
