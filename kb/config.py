@@ -6,7 +6,6 @@ variables and nothing else:
 =====================  ============================================================  =====================
 variable               meaning                                                        default
 =====================  ============================================================  =====================
-``KB_ENV``             ``development`` or ``production``                              ``production``
 ``KB_SECRET_KEY``      signs sessions and CSRF tokens                                 random, kept in
                                                                                       ``instance/secret_key``
 ``KB_DATABASE_URL``    SQLAlchemy URL (SQLite or PostgreSQL)                          ``sqlite:///instance/kb.sqlite3``
@@ -58,7 +57,6 @@ def load(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dic
     overrides = dict(overrides or {})
     env = os.environ
     config: dict[str, Any] = {
-        "KB_ENV": env.get("KB_ENV", "production"),
         "SQLALCHEMY_DATABASE_URI": env.get(
             "KB_DATABASE_URL", f"sqlite:///{instance_path / 'kb.sqlite3'}"
         ),

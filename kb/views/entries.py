@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from kb.models import BCF_MEASURES
 from kb.services import entries
 
 bp = Blueprint("entries", __name__, url_prefix="/entries")
+
+
+@bp.get("/")
+def index():
+    """Entries are listed by the browse page; send readers there."""
+    return redirect(url_for("search.index"))
 
 
 @bp.get("/<slug>")

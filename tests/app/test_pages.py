@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from kb.extensions import db
-from kb.models import Entry, EntryType, Polarity, Site, Theme, ThemeTag
+from kb.models import Entry, EntryType, Polarity, Theme, ThemeTag
 from tests.pages import entry_links, get_page, main_text, text_of
 
 
@@ -147,3 +147,8 @@ def test_nhsuk_frontend_assets_are_served_and_paths_cannot_escape(content_client
     css.close()
     assert content_client.get("/nhsuk/../../package.json").status_code == 404
     assert content_client.get("/assets/%2e%2e/%2e%2e/package.json").status_code == 404
+
+
+def test_entries_index_sends_readers_to_the_browse_page(content_client):
+    response = content_client.get("/entries/")
+    assert response.status_code == 302 and response.headers["Location"] == "/search"
