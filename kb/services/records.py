@@ -31,20 +31,18 @@ def theme_record(theme: Theme) -> dict[str, Any]:
 
 def site_record(site: Site) -> dict[str, Any]:
     """A site as front matter plus ``body`` (its Markdown profile)."""
-    record = _drop_empty(
-        {
-            "name": site.name,
-            "kind": site.kind.value,
-            "wave": site.wave,
-            "region": site.region,
-            "lead_organisations": None,
-            "population": site.population,
-            "website": site.website,
-            "summary": site.summary,
-        }
-    )
+    record = {
+        "name": site.name,
+        "kind": site.kind.value,
+        "wave": site.wave,
+        "region": site.region,
+        "population": site.population,
+        "website": site.website,
+        "summary": site.summary,
+    }
+    record = {key: value for key, value in record.items() if value not in (None, "")}
     # Always written, even when empty, so the file shows the field exists.
-    record = {**record, "lead_organisations": list(site.lead_organisations or [])}
+    record["lead_organisations"] = list(site.lead_organisations or [])
     return {**_ordered(record, SITE_FIELDS), "body": site.profile or ""}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -76,7 +76,7 @@ def export_content(dest: Path, *, progress: Progress = no_progress) -> ExportRep
     _write(dest / "themes.yml", dump_yaml([theme_record(t) for t in themes], inline_flat_mappings=False) if themes else "[]\n")
 
     sites = list(db.session.scalars(select(Site).order_by(Site.slug)))
-    for site in _each(progress, sites, "Exporting sites"):
+    for site in progress(sites, "Exporting sites"):
         _write(dest / "sites" / f"{site.slug}.md", markdown_file(site_record(site)))
 
     entries = list(
@@ -93,10 +93,7 @@ def export_content(dest: Path, *, progress: Progress = no_progress) -> ExportRep
             )
         )
     )
-    for entry in _each(progress, entries, "Exporting entries"):
+    for entry in progress(entries, "Exporting entries"):
         _write(dest / "entries" / f"{entry.slug}.md", markdown_file(entry_record(entry)))
     return ExportReport(themes=len(themes), sites=len(sites), entries=len(entries))
 
-
-def _each(progress: Progress, items: list, label: str) -> Iterable:
-    return progress(items, label)
