@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from kb import cli, config
+from kb import cli, config, search
 from kb.extensions import csrf, db, login_manager, migrate
 from kb.services.accounts import load_user
 from kb.views import register_blueprints
@@ -35,6 +35,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
+    search.init_app(app)
     register_template_helpers(app)
     register_blueprints(app)
     register_error_handlers(app)

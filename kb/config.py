@@ -13,6 +13,9 @@ variable               meaning                                                  
 ``KB_BASE_URL``        absolute URL the site is served at, for links in mail/feeds   ``http://127.0.0.1:5000``
 ``KB_CONTENT_DIR``     folder ``make run`` imports                                     ``<project>/content``
 ``KB_NHSUK_DIR``       built ``nhsuk-frontend`` assets (``dist/nhsuk``)               ``<project>/node_modules/…``
+``KB_INDEX_DIR``       the Whoosh search index folder                                 ``instance/index``
+``KB_GLOSSARY_FILE``   acronyms and synonyms for search and the glossary page        ``<content>/glossary.yml``
+``KB_SEARCH_SECONDS``  time budget of one search; slower ones return partial results  ``2.0``
 =====================  ============================================================  =====================
 """
 
@@ -66,6 +69,8 @@ def load(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dic
             env.get("KB_NHSUK_DIR", PROJECT_ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk")
         ),
         "KB_PAGE_SIZE": 20,
+        "KB_INDEX_DIR": Path(env.get("KB_INDEX_DIR", instance_path / "index")),
+        "KB_SEARCH_SECONDS": float(env.get("KB_SEARCH_SECONDS", "2.0")),
         # Cookies: never readable from scripts, not sent on cross-site sub-requests.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -74,6 +79,9 @@ def load(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dic
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     }
     config.update(overrides)
+    config.setdefault(
+        "KB_GLOSSARY_FILE", Path(env.get("KB_GLOSSARY_FILE", Path(config["KB_CONTENT_DIR"]) / "glossary.yml"))
+    )
     if "SECRET_KEY" not in config:
         config["SECRET_KEY"] = _secret_key(instance_path)
     return config

@@ -1,4 +1,4 @@
-"""Browsing entries with filters, in SQL. Full-text search will take over ``q`` later."""
+"""Browsing entries with filters, in SQL: the fallback when the search index cannot be read."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def browse(filters: Filters, user: Any, page_size: int = 20) -> BrowseResult:
     query: Select = (
         select(Entry)
         .where(*conditions)
-        .order_by(*_ORDER[filters.sort])
+        .order_by(*_ORDER.get(filters.effective_sort, _ORDER["newest"]))
         .limit(page_size)
         .offset((filters.page - 1) * page_size)
         .options(*ENTRY_LOAD_OPTIONS)

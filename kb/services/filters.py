@@ -1,7 +1,9 @@
 """The filters a reader can apply to entries, parsed and checked in one place.
 
-The browse page uses them over SQL today and the full-text search will use the same object, so
-that the URL parameters, their validation and their labels never drift apart.
+Search, browsing and (later) feeds use the same object, so that the URL parameters, their
+validation and their labels never drift apart. Filters typed into the search box
+(``site:sheffield strength:>=3``) are taken out of ``q`` and checked exactly like the URL
+parameters of the same names.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Mapping
 
 from kb.models import EntryType, Polarity
+from kb.search.querytext import extract_fields
 from kb.services.errors import BadRequest
 from kb.services.content_io.schema import SLUG_PATTERN
 
 MAX_QUERY_LENGTH = 500
 MAX_PAGE = 10_000
-SORTS = {"newest": "Newest first", "oldest": "Oldest first", "title": "Title A to Z"}
+SORTS = {"relevance": "Best match", "newest": "Newest first", "oldest": "Oldest first", "title": "Title A to Z"}
+TYPED_FILTERS = frozenset({"site", "theme", "polarity", "type", "strength", "year"})
+_STRENGTH = re.compile(r"^(?:>=)?([0-9]+)$")
 _SLUG = re.compile(SLUG_PATTERN)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -32,8 +37,9 @@ class Filters:
     polarity: str | None = None
     year: int | None = None
     strength: int | None = None
-    sort: str = "newest"
+    sort: str = ""  # empty: best match when there are words, newest first when browsing
     page: int = field(default=1, compare=False)
+    typed: tuple[str, ...] = field(default=(), compare=False, repr=False)  # filters taken out of q
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> Filters:
@@ -44,6 +50,8 @@ class Filters:
         q = _CONTROL.sub(" ", args.get("q", "")).strip()
         if len(q) > MAX_QUERY_LENGTH:
             raise BadRequest(f"Your search is too long. Use at most {MAX_QUERY_LENGTH} characters.")
+        q, typed = extract_fields(q, TYPED_FILTERS)
+        args = {**args, **_typed_args(typed)}
         return cls(
             q=q,
             type=_choice(args, "type", [t.value for t in EntryType], "type of entry"),
@@ -52,8 +60,9 @@ class Filters:
             polarity=_choice(args, "polarity", [p.value for p in Polarity], "enabler or barrier"),
             year=_number(args, "year", 1990, 2100, "year"),
             strength=_number(args, "strength", 1, 5, "strength of evidence"),
-            sort=_choice(args, "sort", list(SORTS), "sort order") or "newest",
+            sort=_choice(args, "sort", list(SORTS), "sort order") or "",
             page=_number(args, "page", 1, MAX_PAGE, "page number") or 1,
+            typed=tuple(name for name, _ in typed),
         )
 
     def to_args(self, **changes: object) -> dict[str, str]:
@@ -66,6 +75,8 @@ class Filters:
         current = replace(self, **changes)
         args = {}
         for f in fields(self):
+            if f.name == "typed":
+                continue
             value = getattr(current, f.name)
             if value not in (None, "", f.default):
                 args[f.name] = str(value)
@@ -75,6 +86,43 @@ class Filters:
     def is_empty(self) -> bool:
         """True when no query and no filter is set (sort and page do not count)."""
         return not any([self.q, self.type, self.site, self.theme, self.polarity, self.year, self.strength])
+
+
+    @property
+    def effective_sort(self) -> str:
+        """The sort in force: the chosen one, or best match with words and newest without."""
+        if self.sort == "relevance" and not self.q:
+            return "newest"
+        return self.sort or ("relevance" if self.q else "newest")
+
+
+def _typed_args(typed: list[tuple[str, str]]) -> dict[str, str]:
+    """URL-parameter values for filters typed into the search box (the last of a name wins)."""
+    args = {}
+    for name, value in typed:
+        value = value.strip()
+        if not value:
+            raise BadRequest(f"Add a value after “{name}:”, for example {_EXAMPLES[name]}.")
+        if name == "strength":
+            match = _STRENGTH.match(value)
+            if not match:
+                raise BadRequest(
+                    f"“strength:{_shorten(value)}” is not a strength of evidence. Use strength:3 or strength:>=3 "
+                    "(a whole number from 1 to 5; both mean at least that strength)."
+                )
+            value = match.group(1)
+        args[name] = value.lower() if name != "type" else value
+    return args
+
+
+_EXAMPLES = {
+    "site": "site:sheffield",
+    "theme": "theme:data-sharing",
+    "polarity": "polarity:barrier",
+    "type": "type:evidence",
+    "strength": "strength:>=3",
+    "year": "year:2015",
+}
 
 
 def _value(args: Mapping[str, str], name: str) -> str | None:

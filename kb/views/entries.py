@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from kb.models import BCF_MEASURES
-from kb.services import entries
+from kb.services import entries, search
 
 bp = Blueprint("entries", __name__, url_prefix="/entries")
 
@@ -28,5 +28,6 @@ def show(slug: str):
         "entries/show.html",
         entry=entry,
         related=entries.related_entries(entry, current_user),
+        similar=search.similar_entries(entry, current_user),
         bcf_measures=BCF_MEASURES,
     )

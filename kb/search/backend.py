@@ -1,0 +1,98 @@
+"""The search seam: what the rest of the application asks of a search engine.
+
+Services talk to a :class:`SearchBackend`; the Whoosh implementation is the embedded default,
+and a deployment that outgrows one machine can add another behind the same protocol. Requests
+and answers are plain data, so the protocol says nothing about any one engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping, Protocol
+
+from markupsafe import Markup
+
+from kb.search.documents import IndexDocument
+
+SORTS = ("relevance", "newest", "oldest", "title")
+FACETS = ("type", "site", "theme", "polarity", "year", "strength")
+
+
+class IndexUnavailable(Exception):
+    """The index is missing or cannot be read. ``message`` says what to do about it."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """One search as the reader asked for it, with fielded filters already taken out of ``text``.
+
+    ``readers`` are the labels of the person searching (see :mod:`kb.search.documents`); no
+    document without one of them may influence the answer in any way.
+    """
+
+    text: str
+    readers: tuple[str, ...]
+    filters: Mapping[str, str | int] = field(default_factory=dict)
+    sort: str = "relevance"
+    offset: int = 0
+    limit: int = 20
+    time_budget: float = 2.0
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result: the entry's id, and its title, summary and a body snippet with matches marked."""
+
+    id: int
+    title: Markup
+    summary: Markup
+    snippet: Markup | None
+
+
+@dataclass
+class SearchHits:
+    """The answer to a :class:`SearchRequest`.
+
+    ``facets`` maps each of :data:`FACETS` to ``{value: count}``: the number of results there
+    would be with that value chosen and every *other* active filter kept. ``partial`` is true
+    when the time budget ran out and the results are what was found by then.
+    """
+
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    notices: list[str] = field(default_factory=list)
+    partial: bool = False
+    suggestion: str | None = None
+    fallback_to_any: bool = False
+
+
+class SearchBackend(Protocol):
+    """A full-text index of entries."""
+
+    def search(self, request: SearchRequest) -> SearchHits:
+        """Answer ``request``. :raise IndexUnavailable: if the index cannot be read."""
+
+    def related(self, entry_id: int, readers: tuple[str, ...], limit: int) -> list[int]:
+        """Ids of up to ``limit`` entries most like ``entry_id`` that ``readers`` may find."""
+
+    def apply(self, ids: Iterable[int], load: Callable[[list[int]], Mapping[int, IndexDocument]]) -> None:
+        """Bring the documents for ``ids`` up to date.
+
+        ``load`` is called while the index is locked and returns the current document of every
+        id that still exists; ids it leaves out are removed from the index. Loading under the lock
+        means two processes saving the same entry cannot leave the older state in the index.
+        """
+
+    def stamps(self) -> dict[int, str]:
+        """Every indexed entry id with the stamp of the document stored for it."""
+
+    def rebuild(self, documents: Iterable[IndexDocument]) -> int:
+        """Build a fresh index from ``documents`` beside the live one and swap it in; return the count."""
+
+    def status(self) -> str | None:
+        """``None`` if the index can be searched, else a message saying what is wrong."""

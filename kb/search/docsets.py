@@ -1,0 +1,91 @@
+"""Document sets as Python integers, one bit per document of a segment.
+
+Whoosh counts facets by walking every hit and reading each value, which at 100,000 entries
+takes seconds. Here every (field, value) of a segment is turned into a bit set once and kept
+for as long as the segment exists — segments never change, only their deletions do — so a
+facet count is ``(hits & value).bit_count()``, a C loop over a few kilobytes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Hashable, Iterable, Iterator
+
+from whoosh.idsets import DocIdSet
+
+
+def from_ids(ids: Iterable[int], size: int) -> int:
+    """A bit set with the bits of ``ids`` set (``size`` is the number of documents)."""
+    bits = bytearray((size + 7) >> 3)
+    for doc in ids:
+        bits[doc >> 3] |= 1 << (doc & 7)
+    return int.from_bytes(bits, "little")
+
+
+def full(size: int) -> int:
+    """Every document of a segment of ``size`` documents."""
+    return (1 << size) - 1
+
+
+def ids_of(bits: int) -> Iterator[int]:
+    """The documents in ``bits``, in increasing order."""
+    data = bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
+    for index, byte in enumerate(data):
+        if byte:
+            base = index << 3
+            for bit in _BITS[byte]:
+                yield base + bit
+
+
+_BITS = [tuple(b for b in range(8) if value >> b & 1) for value in range(256)]
+
+
+class Membership(DocIdSet):
+    """Whoosh's filter interface over a bit set of *global* document numbers."""
+
+    def __init__(self, bits: int, count: int | None = None):
+        self._bytes = bits.to_bytes((bits.bit_length() + 7) >> 3 or 1, "little")
+        self._count = bits.bit_count() if count is None else count
+
+    def __contains__(self, doc: int) -> bool:
+        index = doc >> 3
+        return index < len(self._bytes) and bool(self._bytes[index] >> (doc & 7) & 1)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[int]:
+        return ids_of(int.from_bytes(self._bytes, "little"))
+
+    def __bool__(self) -> bool:
+        # Whoosh reads an empty filter as "no filter": an empty set must still filter.
+        return True
+
+
+class LruCache:
+    """A small thread-safe least-recently-used cache for bit sets and per-segment tables."""
+
+    def __init__(self, capacity: int):
+        self._capacity = capacity
+        self._items: OrderedDict[Hashable, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build):
+        """Return the cached value for ``key``, building and storing it with ``build()`` if absent."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = build()
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        """Forget everything (after the index is rebuilt)."""
+        with self._lock:
+            self._items.clear()

@@ -1,0 +1,506 @@
+"""The embedded search backend: Whoosh, with bit-set facets and a reused searcher.
+
+A search runs per segment: the text query becomes a bit set of matching documents (from cached
+per-term postings), is intersected with the reader's visibility and the active filters, and
+facet counts are pop-counts against cached per-value bit sets. Only then does Whoosh score —
+restricted to the hits — and only the page's hits are highlighted.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import time
+from typing import Callable, Iterable, Mapping
+
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from kb.search import docsets, spelling
+from kb.search.backend import FACETS, Hit, IndexUnavailable, SearchHits, SearchRequest
+from kb.search.documents import IndexDocument
+from kb.search.glossary import Glossary
+from kb.search.schema import TEXT_FIELDS
+from kb.search.snippets import highlight, snippet
+from kb.search.whoosh_index import READ_ERRORS, REBUILD_HINT, IndexStore, LockError, SearcherPool, merge_small_segments
+from kb.search.whoosh_query import CompiledQuery, compile_query, stems_of
+
+log = logging.getLogger(__name__)
+
+FACET_FIELDS = {"type": "type", "site": "sites", "theme": "themes", "polarity": "polarities", "year": "year", "strength": "strength"}
+STRENGTHS = ("1", "2", "3", "4", "5")
+SUGGEST_BELOW = 3
+SORT_BY_WALKING = 4096  # above this many hits, walk the sorted order instead of sorting the hits
+PREFIX_CANDIDATES = 400
+
+
+class _TimeUp(Exception):
+    pass
+
+
+class WhooshBackend:
+    """:class:`kb.search.backend.SearchBackend` on a Whoosh index in ``store``."""
+
+    def __init__(self, store: IndexStore, glossary: Glossary, cache_size: int = 4096):
+        self.store = store
+        self.glossary = glossary
+        self._pool = SearcherPool(store)
+        self._cache = docsets.LruCache(cache_size)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def status(self) -> str | None:
+        """``None`` if the index can be searched, else what is wrong and how to fix it."""
+        try:
+            self._pool.get()
+        except IndexUnavailable as error:
+            return error.message
+        return None
+
+    def search(self, request: SearchRequest) -> SearchHits:
+        """See :meth:`kb.search.backend.SearchBackend.search`."""
+        searcher = self._pool.get()
+        try:
+            return _Search(self, searcher, request).run()
+        except READ_ERRORS:
+            log.exception("search failed while reading the index")
+            self._pool.discard()
+            raise IndexUnavailable(f"The search index cannot be read. {REBUILD_HINT}") from None
+
+    def related(self, entry_id: int, readers: tuple[str, ...], limit: int) -> list[int]:
+        """Entries most like ``entry_id`` by their key words and shared themes, visible to ``readers``."""
+        searcher = self._pool.get()
+        docnum = searcher.document_number(id=str(entry_id))
+        if docnum is None:
+            return []
+        stored = searcher.stored_fields(docnum)
+        text = " ".join([stored.get("title", ""), stored.get("summary", ""), stored.get("body", "")[:20_000]])
+        key_terms = searcher.key_terms_from_text("body", text, numterms=12)
+        clauses = [wq.Term(field, term, boost=weight) for term, weight in key_terms for field in ("title", "body")]
+        clauses += [wq.Term("themes", slug, boost=0.5) for slug in stored.get("themes", "").split()]
+        if not clauses:
+            return []
+        allowed = 0
+        for leaf, offset in _leaves(searcher):
+            allowed |= self.readers_bits(leaf, readers) << offset
+        allowed &= ~(1 << docnum)
+        results = searcher.search(wq.Or(clauses), limit=limit, filter=docsets.Membership(allowed), terms=False)
+        return [int(hit["id"]) for hit in results]
+
+    def stamps(self) -> dict[int, str]:
+        """Every indexed entry id with its stamp, read from columns (no stored text is loaded)."""
+        searcher = self._pool.get()
+        stamps: dict[int, str] = {}
+        for leaf, _offset in _leaves(searcher):
+            ids, marks = leaf.column_reader("id"), leaf.column_reader("stamp")
+            deleted = set(leaf.segment().deleted_docs() or ())
+            for doc in range(leaf.doc_count_all()):
+                if doc not in deleted:
+                    stamps[int(ids[doc])] = marks[doc].decode()
+        return stamps
+
+    # --- per-segment caches -------------------------------------------------------------
+
+    def term_bits(self, leaf, field: str, text: str) -> int:
+        """Documents of segment ``leaf`` containing ``field:text`` (deleted ones may remain)."""
+        key = (_segment_key(leaf), field, text)
+
+        def build() -> int:
+            if (field, text) not in leaf:
+                return 0
+            return docsets.from_ids(leaf.postings(field, text).all_ids(), leaf.doc_count_all())
+
+        return self._cache.get(key, build)
+
+    def live_bits(self, leaf) -> int:
+        """Documents of segment ``leaf`` not deleted."""
+        segment = leaf.segment()
+        key = (_segment_key(leaf), "live", segment.deleted_count())
+        return self._cache.get(
+            key,
+            lambda: docsets.full(leaf.doc_count_all())
+            & ~docsets.from_ids(segment.deleted_docs() or (), leaf.doc_count_all()),
+        )
+
+    def readers_bits(self, leaf, readers: tuple[str, ...]) -> int:
+        """Live documents of ``leaf`` carrying any of the ``readers`` labels."""
+        bits = 0
+        for label in readers:
+            bits |= self.term_bits(leaf, "readers", label)
+        return bits & self.live_bits(leaf)
+
+    def values(self, leaf, field: str) -> list[str]:
+        """The distinct values of keyword ``field`` in segment ``leaf``."""
+        return self._cache.get(
+            (_segment_key(leaf), "values", field),
+            lambda: [_text(value) for value in leaf.lexicon(field)],
+        )
+
+    def order(self, leaf, sort: str) -> list[int]:
+        """Local document numbers of ``leaf`` in ``sort`` order (newest, oldest or title)."""
+
+        def build() -> list[int]:
+            return sorted(range(leaf.doc_count_all()), key=self.sort_key(leaf, sort))
+
+        return self._cache.get((_segment_key(leaf), "order", sort), build)
+
+    def sort_key(self, leaf, sort: str) -> Callable[[int], tuple]:
+        """A key function giving a local document's place in ``sort`` order."""
+        published = self._cache.get((_segment_key(leaf), "published"), lambda: list(leaf.column_reader("published")))
+        titles = self._cache.get((_segment_key(leaf), "titles"), lambda: list(leaf.column_reader("sort_title")))
+        if sort == "title":
+            return lambda d: (titles[d], -published[d])
+        if sort == "oldest":
+            return lambda d: (published[d], titles[d])
+        return lambda d: (-published[d], titles[d])
+
+    def expand_prefix(self, searcher: Searcher, prefix: str) -> list[str]:
+        """Indexed forms of the most common real words starting with ``prefix``."""
+        reader = searcher.reader()
+        candidates = []
+        for word in reader.expand_prefix("spell", prefix):
+            candidates.append(_text(word))
+            if len(candidates) >= PREFIX_CANDIDATES:
+                break
+        candidates.sort(key=lambda w: -reader.doc_frequency("spell", w))
+        return stems_of(candidates)
+
+    # --- writing ------------------------------------------------------------------------
+
+    def apply(self, ids: Iterable[int], load: Callable[[list[int]], Mapping[int, IndexDocument]]) -> None:
+        """See :meth:`kb.search.backend.SearchBackend.apply`. Never raises for a busy or missing index.
+
+        A change that cannot be written is logged; ``flask kb index check --repair`` repairs it.
+        """
+        ids = sorted(set(ids))
+        if not ids:
+            return
+        try:
+            ix = self.store.open()
+            writer = self.store.writer(ix)
+        except (IndexUnavailable, LockError) as error:
+            log.error("search index not updated for entries %s: %s", ids, error)
+            return
+        try:
+            documents = load(ids)
+            for entry_id in ids:
+                writer.delete_by_term("id", str(entry_id))
+            for document in documents.values():
+                writer.add_document(**whoosh_fields(document))
+            writer.commit(mergetype=merge_small_segments)
+        except BaseException:
+            writer.cancel()
+            raise
+
+    def rebuild(self, documents: Iterable[IndexDocument], procs: int = 1) -> int:
+        """See :meth:`kb.search.backend.SearchBackend.rebuild`. Searches keep working meanwhile."""
+        from whoosh import index as whoosh_index
+
+        path = self.store.new_generation()
+        ix = whoosh_index.open_dir(str(path))
+        writer = ix.writer(procs=procs, limitmb=256, compound=False) if procs > 1 else ix.writer(limitmb=256, compound=False)
+        count = 0
+        try:
+            for document in documents:
+                writer.add_document(**whoosh_fields(document))
+                count += 1
+            writer.commit(merge=False)
+        except BaseException:
+            writer.cancel()
+            raise
+        self.store.swap_in(path)
+        return count
+
+
+def whoosh_fields(document: IndexDocument) -> dict:
+    """The Whoosh field values for ``document`` (empty values are left out)."""
+    values = {
+        "id": str(document.id),
+        "stamp": document.stamp.encode(),
+        "title": document.title,
+        "summary": document.summary,
+        "body": document.body,
+        "about": document.about,
+        "spell": " ".join((document.title, document.summary, document.body, document.about)),
+        "type": document.type,
+        "sites": " ".join(document.sites),
+        "themes": " ".join(document.themes),
+        "tags": " ".join(document.tags),
+        "polarities": " ".join(document.polarities),
+        "year": str(document.year) if document.year else "",
+        "strength": str(document.strength) if document.strength else "",
+        "readers": " ".join(document.readers),
+        "published": document.published.toordinal() if document.published else 0,
+        "sort_title": document.title.casefold().encode(),
+    }
+    return {name: value for name, value in values.items() if value != ""}
+
+
+def _leaves(searcher: Searcher):
+    return searcher.reader().leaf_readers()
+
+
+def _segment_key(leaf) -> str:
+    return leaf.segment().segment_id()
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+class _Search:
+    """One search request against one searcher: masks, counts, page, highlights."""
+
+    def __init__(self, backend: WhooshBackend, searcher: Searcher, request: SearchRequest):
+        self.backend = backend
+        self.searcher = searcher
+        self.request = request
+        self.deadline = time.monotonic() + request.time_budget
+        self.partial = False
+        self.leaves = list(_leaves(searcher))
+        self.readers = [backend.readers_bits(leaf, request.readers) for leaf, _ in self.leaves]
+
+    def run(self) -> SearchHits:
+        request = self.request
+        compiled = self.compile(request.text)
+        notices = list(compiled.notices)
+        matches = self.match(compiled)
+        fallback = False
+        if compiled.query is not None and not any(matches) and _is_all_words(compiled):
+            any_words = self.compile(request.text, any_word=True)
+            any_matches = self.match(any_words)
+            if any(any_matches):
+                compiled, matches, fallback = any_words, any_matches, True
+                notices.append("No entry has all of your words, so these entries have some of them.")
+        filters = self.filter_masks()
+        hits = [m & self.all_filters(filters, i) for i, m in enumerate(matches)]
+        total = sum(h.bit_count() for h in hits)
+        facets = self.facet_counts(matches, filters)
+        page = self.page(compiled, hits)
+        suggestion = None
+        if compiled.words and total < SUGGEST_BELOW and not self.partial:
+            suggestion = self.suggest(compiled, total)
+        if self.partial:
+            notices.append("This search took too long, so these are the results found so far. Try fewer or more specific words.")
+        return SearchHits(total, page, facets, notices, self.partial, suggestion, fallback)
+
+    # --- matching -----------------------------------------------------------------------
+
+    def compile(self, text: str, any_word: bool = False) -> CompiledQuery:
+        return compile_query(text, self.backend.glossary, lambda p: self.backend.expand_prefix(self.searcher, p), any_word=any_word)
+
+    def match(self, compiled: CompiledQuery) -> list[int]:
+        """Per segment: visible documents matching the text (all visible ones when browsing)."""
+        if compiled.query is None:
+            return list(self.readers)
+        if compiled.query is wq.NullQuery:
+            return [0] * len(self.leaves)
+        result = []
+        for (leaf, _offset), readers, sub in zip(self.leaves, self.readers, self._subsearchers()):
+            try:
+                result.append(self.evaluate(compiled.query, leaf, sub, readers) & readers)
+            except _TimeUp:
+                self.partial = True
+                result.append(0)
+        return result
+
+    def _subsearchers(self):
+        return [s for s, _ in self.searcher.leaf_searchers()]
+
+    def evaluate(self, node: wq.Query, leaf, sub: Searcher, scope: int) -> int:
+        """Documents of ``leaf`` matching ``node``, within ``scope`` for the expensive parts."""
+        if isinstance(node, wq.Term):
+            return self.backend.term_bits(leaf, node.fieldname, node.text)
+        if isinstance(node, wq.Or):
+            bits = 0
+            for child in node.subqueries:
+                bits |= self.evaluate(child, leaf, sub, scope)
+            return bits
+        if isinstance(node, wq.And):
+            bits = scope
+            # Cheap children first, so phrases only check documents that can still match.
+            for child in sorted(node.subqueries, key=lambda c: isinstance(c, wq.Phrase)):
+                bits &= self.evaluate(child, leaf, sub, bits)
+                if not bits:
+                    break
+            return bits
+        if isinstance(node, wq.Not):
+            return scope & ~self.evaluate(node.query, leaf, sub, scope)
+        if isinstance(node, wq.AndNot):
+            positive = self.evaluate(node.a, leaf, sub, scope)
+            return positive & ~self.evaluate(node.b, leaf, sub, positive)
+        if isinstance(node, wq.AndMaybe):
+            return self.evaluate(node.a, leaf, sub, scope)
+        if node is wq.NullQuery or isinstance(node, type(wq.NullQuery)):
+            return 0
+        if isinstance(node, wq.Phrase):
+            candidates = scope
+            for word in node.words:
+                candidates &= self.backend.term_bits(leaf, node.fieldname, word)
+                if not candidates:
+                    return 0
+            return self._verify(node, sub, candidates)
+        # Anything else the parser may produce: let Whoosh find the documents.
+        return self._verify(node, sub, scope)
+
+    def _verify(self, node: wq.Query, sub: Searcher, candidates: int) -> int:
+        """Documents among ``candidates`` that Whoosh's own matcher accepts (time-bounded)."""
+        matcher = node.matcher(sub)
+        found = bytearray((candidates.bit_length() + 7) >> 3 or 1)
+        candidate_bytes = candidates.to_bytes(len(found), "little")
+        steps = 0
+        while matcher.is_active():
+            doc = matcher.id()
+            index = doc >> 3
+            if index < len(candidate_bytes) and candidate_bytes[index] >> (doc & 7) & 1:
+                found[index] |= 1 << (doc & 7)
+            steps += 1
+            if steps & 1023 == 0 and time.monotonic() > self.deadline:
+                raise _TimeUp
+            matcher.next()
+        return int.from_bytes(found, "little")
+
+    # --- filters and facets -------------------------------------------------------------
+
+    def filter_masks(self) -> dict[str, list[int] | None]:
+        """Per active filter, per segment, the documents it allows."""
+        chosen = self.request.filters
+        backend = self.backend
+        masks: dict[str, list[int] | None] = {name: None for name in FACETS}
+        theme, polarity = chosen.get("theme"), chosen.get("polarity")
+        for name in ("type", "site", "year"):
+            if chosen.get(name):
+                masks[name] = [backend.term_bits(leaf, FACET_FIELDS[name], str(chosen[name])) for leaf, _ in self.leaves]
+        if theme and polarity:
+            tag = f"{theme}:{polarity}"
+            masks["theme"] = masks["polarity"] = [backend.term_bits(leaf, "tags", tag) for leaf, _ in self.leaves]
+        elif theme:
+            masks["theme"] = [backend.term_bits(leaf, "themes", str(theme)) for leaf, _ in self.leaves]
+        elif polarity:
+            masks["polarity"] = [backend.term_bits(leaf, "polarities", str(polarity)) for leaf, _ in self.leaves]
+        if chosen.get("strength"):
+            masks["strength"] = [self._at_least(leaf, int(chosen["strength"])) for leaf, _ in self.leaves]
+        return masks
+
+    def _at_least(self, leaf, strength: int) -> int:
+        bits = 0
+        for value in STRENGTHS[strength - 1:]:
+            bits |= self.backend.term_bits(leaf, "strength", value)
+        return bits
+
+    @staticmethod
+    def all_filters(masks: dict[str, list[int] | None], segment: int, leave_out: tuple[str, ...] = ()) -> int:
+        bits = -1
+        for name, mask in masks.items():
+            if mask is not None and name not in leave_out:
+                bits &= mask[segment]
+        return bits
+
+    def facet_counts(self, matches: list[int], masks: dict[str, list[int] | None]) -> dict[str, dict[str, int]]:
+        """For each facet value, how many results there would be with it chosen instead."""
+        chosen = self.request.filters
+        backend = self.backend
+        counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+        theme, polarity = chosen.get("theme"), chosen.get("polarity")
+        for i, (leaf, _) in enumerate(self.leaves):
+            for name in FACETS:
+                # Theme and polarity filter one tag together, so each facet keeps the other.
+                base = matches[i] & self.all_filters(masks, i, leave_out=(name,) if name not in ("theme", "polarity") or not (theme and polarity) else ("theme", "polarity"))
+                if not base:
+                    continue
+                bucket = counts[name]
+                if name == "strength":
+                    for value in STRENGTHS:
+                        n = (base & self._at_least(leaf, int(value))).bit_count()
+                        if n:
+                            bucket[value] = bucket.get(value, 0) + n
+                    continue
+                if name == "theme" and polarity:
+                    field, values = "tags", [v for v in backend.values(leaf, "tags") if v.endswith(f":{polarity}")]
+                elif name == "polarity" and theme:
+                    field, values = "tags", [v for v in backend.values(leaf, "tags") if v.startswith(f"{theme}:")]
+                else:
+                    field = FACET_FIELDS[name]
+                    values = backend.values(leaf, field)
+                for value in values:
+                    n = (base & backend.term_bits(leaf, field, value)).bit_count()
+                    if n:
+                        label = value.split(":")[0 if name == "theme" else 1] if field == "tags" else value
+                        bucket[label] = bucket.get(label, 0) + n
+        return counts
+
+    # --- the page -----------------------------------------------------------------------
+
+    def page(self, compiled: CompiledQuery, hits: list[int]) -> list[Hit]:
+        request = self.request
+        wanted = request.offset + request.limit
+        sort = request.sort
+        if sort == "relevance" and (compiled.query is None or compiled.query is wq.NullQuery):
+            sort = "newest"
+        if sort == "relevance":
+            everything = 0
+            for (leaf, offset), bits in zip(self.leaves, hits):
+                everything |= bits << offset
+            if not everything:
+                return []
+            results = self.searcher.search(compiled.query, limit=wanted, filter=docsets.Membership(everything), terms=False)
+            docnums = [hit.docnum for hit in results][request.offset:]
+        else:
+            docnums = self._sorted(hits, sort, wanted)[request.offset:]
+        return [self._hit(docnum, compiled.highlight) for docnum in docnums]
+
+    def _sorted(self, hits: list[int], sort: str, wanted: int) -> list[int]:
+        runs = []
+        for (leaf, offset), bits in zip(self.leaves, hits):
+            if not bits:
+                continue
+            key = self.backend.sort_key(leaf, sort)
+            if bits.bit_count() <= SORT_BY_WALKING:
+                local = heapq.nsmallest(wanted, docsets.ids_of(bits), key=key)
+            else:
+                data = bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
+                local = []
+                for doc in self.backend.order(leaf, sort):
+                    if data[doc >> 3] >> (doc & 7) & 1 if (doc >> 3) < len(data) else False:
+                        local.append(doc)
+                        if len(local) == wanted:
+                            break
+            runs.append([(key(doc), doc + offset) for doc in local])
+        return [doc for _, doc in heapq.merge(*runs)][:wanted]
+
+    def _hit(self, docnum: int, terms: frozenset[str]) -> Hit:
+        stored = self.searcher.stored_fields(docnum)
+        return Hit(
+            id=int(stored["id"]),
+            title=highlight(stored.get("title", ""), terms),
+            summary=highlight(stored.get("summary", ""), terms),
+            snippet=snippet(stored.get("body", ""), terms),
+        )
+
+    # --- "Did you mean" -----------------------------------------------------------------
+
+    def suggest(self, compiled: CompiledQuery, total: int) -> str | None:
+        """A respelling of the reader's words that finds more of what they may read, or ``None``."""
+        backend = self.backend
+
+        def visible(word: str) -> int:
+            # Most candidates are not words at all: look them up before caching anything.
+            return sum(
+                (backend.term_bits(leaf, "spell", word) & readers).bit_count()
+                for (leaf, _), readers in zip(self.leaves, self.readers)
+                if ("spell", word) in leaf
+            )
+
+        respelled = spelling.respell(self.request.text, compiled.words, visible)
+        if respelled is None:
+            return None
+        better = self.compile(respelled)
+        masks = self.filter_masks()
+        found = sum((m & self.all_filters(masks, i)).bit_count() for i, m in enumerate(self.match(better)))
+        return respelled if found > total else None
+
+
+def _is_all_words(compiled: CompiledQuery) -> bool:
+    return len(compiled.words) >= 2 and not compiled.has_operators
+
+
