@@ -11,9 +11,9 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 FLASK  := $(BIN)/flask --app kb
 
-.PHONY: run test setup setup-test db content clean
+.PHONY: run test setup setup-test db content index clean
 
-run: setup db content
+run: setup db content index
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: setup-test
@@ -28,6 +28,10 @@ db: setup
 
 content: db
 	$(FLASK) kb import content/
+
+# Builds the search index if it is missing, and repairs it if it disagrees with the database.
+index: content
+	$(FLASK) kb index check --repair
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -14,9 +14,9 @@ Sites (25 pioneers) and themes (31) are read from ``content/``. The text is buil
 hundred health and social care words and phrases, picked with Zipf-like weights, plus a fixed
 long tail of generated place and scheme names, so term frequencies look like real prose.
 
-Speed: sentences, headings, bullets, titles, summaries and notes are built once per seed into
-pools whose per-entry slots (``{s}`` site name, ``{o}`` another site, ``{p0}``/``{p1}`` places,
-``{t0}``-``{t5}``/``{T0}``-``{T5}`` rare words) are filled with one ``format_map`` per text.
+Each entry leans on two of 60 "topics" (sets of favoured phrases), so words cluster by entry. For
+speed, all texts are built once per seed into pools whose per-entry slots ({s} site, {o} another
+site, {p0} {p1} places, {t0}-{t5} rare words) are filled by one ``format_map`` per text.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import datetime as dt
 import itertools
 import random
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 import yaml
 
@@ -38,17 +38,24 @@ BCF_LABELS = ["Non-elective (emergency) admissions", "Permanent admissions to re
               "Patient and service user experience"]
 FREE_OUTCOMES = ["A&E attendances", "Falls", "Length of stay", "Carer wellbeing", "Readmissions within 30 days",
                  "Days spent at home", "Quality of life (EQ-5D)", "Cost per person"]
+OUTCOMES = BCF_LABELS + FREE_OUTCOMES
+OUTCOME_CUM = list(itertools.accumulate([3.0] * len(BCF_LABELS) + [1.0] * len(FREE_OUTCOMES)))
+TYPES = ("case_study", "intervention", "evidence")
+POPULAR_THEMES = {"multidisciplinary-teams", "data-sharing", "workforce", "better-care-fund", "leadership",
+                  "information-governance", "evaluation-and-evidence", "pooled-budgets", "financial-pressure"}
 FIRST_DAY, LAST_DAY = dt.date(2013, 11, 1), dt.date(2026, 10, 31)
 YEAR_WEIGHTS = {2013: 1, 2014: 10, 2015: 12, 2016: 12, 2017: 11, 2018: 10, 2019: 9, 2020: 5, 2021: 4,
                 2022: 3.5, 2023: 3, 2024: 3, 2025: 2.5, 2026: 2}
+YEAR_CUM = list(itertools.accumulate(YEAR_WEIGHTS.values()))
 TAIL_SIZE, PLACE_SIZE = 60_000, 6_000
-TOPICS, TOPIC_SENTENCES, CORE_SHARE, GENERAL_SHARE = 60, 800, 0.6, 0.3  # see _Pools and _body
-ZIPF_S = {"N": 0.6}  # exponent per slot (default 1.0); domain phrases get a flatter curve
+TOPICS, TOPIC_SENTENCES, CORE_SHARE, GENERAL_SHARE = 60, 800, 0.9, 0.1  # see _Pools and _body
+CORE_SIZES = {"N": 12, "C": 2, "O": 3, "P": 3, "R": 3}  # what each topic favours
+ZIPF_S = {"N": 0.8}  # exponent per slot (default 1.0); domain phrases get a flatter curve
 
 
 def _words(text: str) -> list[str]:
-    """Split a '|'-separated word list written across lines."""
-    return [w.strip() for w in text.replace("\n", "|").split("|") if w.strip()]
+    """Split a '|'-separated list written across lines (a line break inside an item is a space)."""
+    return [w.strip() for w in " ".join(text.split()).split("|") if w.strip()]
 
 
 # Slot vocabularies, most frequent first (picked with Zipf weights).
@@ -57,38 +64,37 @@ VOCAB = {
         |the multidisciplinary team|care navigators|carers|frailty|falls|reablement|mental health services|housing
         |A&E|the voluntary sector|the Better Care Fund|the BCF|delayed transfers of care|DToC|the MDT
         |non-elective admissions|information governance|IG|the data sharing agreement|the pooled budget
-        |the shared care record|risk stratification|personal health budgets|social isolation|telehealth
-        |telecare|integrated care teams|neighbourhood teams|district nursing|intermediate care|step-up beds
+        |the shared care record|risk stratification|personal health budgets|social isolation|telehealth|telecare
+        |integrated care teams|neighbourhood teams|district nursing|intermediate care|step-up beds
         |the rapid response service|hospital at home|the virtual ward|care plans|anticipatory care plans
         |long-term conditions|dementia care|end of life care|palliative care|home care|domiciliary care
         |residential care|nursing homes|extra care housing|disabled facilities grants|adult social care
-        |the health and wellbeing board|the clinical commissioning group|the CCG|the local authority
-        |the council|the acute trust|the community trust|the section 75 agreement|the lead provider
-        |the capitated budget|the alliance agreement|the outcomes framework|the evaluation|the business case
-        |the logic model|the dashboard|performance data|linked data|the NHS number|the consent model
-        |the Caldicott guardian|the privacy impact assessment|the single point of access|care coordination
-        |key workers|health coaches|social prescribing|link workers|community connectors|peer support
-        |self-care|self-management|patient activation|co-production|volunteers|befriending|community groups
-        |faith groups|housing associations|the fire service|the ambulance service|NHS 111|out-of-hours services
-        |urgent care|the minor injuries unit|the emergency department|length of stay|readmissions|bed days
-        |discharge to assess|trusted assessors|continuing healthcare|medicines optimisation|polypharmacy
-        |medication reviews|falls prevention|hydration|nutrition|pressure ulcers|urinary tract infections
-        |dementia diagnosis|the memory clinic|crisis response|liaison psychiatry|IAPT|learning disabilities
-        |transforming care|safeguarding|mental capacity assessments|carers' assessments|respite care
-        |direct payments|personal budgets|integrated personal commissioning|population health management
-        |the risk tool|the electronic frailty index|GP registers|primary care networks|GP federations
-        |practice nurses|the care home support team|enhanced health in care homes|workforce development
-        |recruitment|retention|agency staff|joint posts|joint commissioning|commissioning intentions
-        |procurement|payment by results|the tariff|block contracts|financial risk|savings|QIPP plans
-        |cost avoidance|return on investment|the programme board|governance|the steering group
-        |the project team|the programme manager|clinical leads|chief executives|elected members
-        |Healthwatch|estates|co-location|the integrated hub|IT systems|interoperability|EMIS|SystmOne
-        |the care record portal|NHSmail|digital inclusion|technology enabled care|remote monitoring
-        |pendant alarms|assistive technology|podiatry|wound care|continence services|the stroke pathway
-        |cardiac rehabilitation|pulmonary rehabilitation|the falls clinic|virtual clinics|video consultations
-        |homelessness|fuel poverty|loneliness|welfare advice|debt advice|public health|health checks
-        |smoking cessation|physical activity|weight management|school nurses|health visitors|the MASH""")
-    ,
+        |the health and wellbeing board|the clinical commissioning group|the CCG|the local authority|the council
+        |the acute trust|the community trust|the section 75 agreement|the lead provider|the capitated budget
+        |the alliance agreement|the outcomes framework|the evaluation|the business case|the logic model
+        |the dashboard|performance data|linked data|the NHS number|the consent model|the Caldicott guardian
+        |the privacy impact assessment|the single point of access|care coordination|key workers|health coaches
+        |social prescribing|link workers|community connectors|peer support|self-care|self-management
+        |patient activation|co-production|volunteers|befriending|community groups|faith groups
+        |housing associations|the fire service|the ambulance service|NHS 111|out-of-hours services|urgent care
+        |the minor injuries unit|the emergency department|length of stay|readmissions|bed days|discharge to assess
+        |trusted assessors|continuing healthcare|medicines optimisation|polypharmacy|medication reviews
+        |falls prevention|hydration|nutrition|pressure ulcers|urinary tract infections|dementia diagnosis
+        |the memory clinic|crisis response|liaison psychiatry|IAPT|learning disabilities|transforming care
+        |safeguarding|mental capacity assessments|carers' assessments|respite care|direct payments
+        |personal budgets|integrated personal commissioning|population health management|the risk tool
+        |the electronic frailty index|GP registers|primary care networks|GP federations|practice nurses
+        |the care home support team|enhanced health in care homes|workforce development|recruitment|retention
+        |agency staff|joint posts|joint commissioning|commissioning intentions|procurement|payment by results
+        |the tariff|block contracts|financial risk|savings|QIPP plans|cost avoidance|return on investment
+        |the programme board|governance|the steering group|the project team|the programme manager|clinical leads
+        |chief executives|elected members|Healthwatch|estates|co-location|the integrated hub|IT systems
+        |interoperability|EMIS|SystmOne|the care record portal|NHSmail|digital inclusion|technology enabled care
+        |remote monitoring|pendant alarms|assistive technology|podiatry|wound care|continence services
+        |the stroke pathway|cardiac rehabilitation|pulmonary rehabilitation|the falls clinic|virtual clinics
+        |video consultations|homelessness|fuel poverty|loneliness|welfare advice|debt advice|public health
+        |health checks|smoking cessation|physical activity|weight management|school nurses|health visitors
+        |the MASH"""),
     "P": _words("""older people|patients|carers|frail older people|people with long-term conditions|residents
         |service users|people with dementia|families|people at high risk of admission|people living alone
         |adults with learning disabilities|people with multiple conditions|care home residents|young carers
@@ -100,37 +106,43 @@ VOCAB = {
         |reablement workers|care home managers|discharge coordinators|psychiatrists|dietitians"""),
     "O": _words("""emergency admissions|A&E attendances|delayed transfers of care|length of stay|readmissions
         |permanent admissions to care homes|non-elective admissions|bed days|falls|ambulance conveyances
-        |patient experience|carer wellbeing|quality of life|outpatient appointments|GP appointments
-        |DToC|costs|waiting times|hospital deaths|unplanned admissions|care home placements"""),
+        |patient experience|carer wellbeing|quality of life|outpatient appointments|GP appointments|DToC|costs
+        |waiting times|hospital deaths|unplanned admissions|care home placements"""),
     "V": _words("""reduced|improved|supported|helped|changed|cut|increased|shaped|slowed|shared|tested|doubled
         |halved|reviewed|strengthened|simplified|joined up|speeded up|undermined|delayed|complicated|stalled"""),
-    "W": _words("""reduce|improve|support|help|change|cut|share|test|review|strengthen|simplify|join up
-        |speed up|avoid|prevent|manage|coordinate|track|measure|fund|agree|plan|deliver|sustain"""),
+    "W": _words("""reduce|improve|support|help|change|cut|share|test|review|strengthen|simplify|join up|speed up
+        |avoid|prevent|manage|coordinate|track|measure|fund|agree|plan|deliver|sustain"""),
     "A": _words("""joint|integrated|local|new|small|early|shared|clear|national|weekly|monthly|single|better
-        |strong|weak|formal|informal|practical|complex|simple|common|different|limited|careful|modest
-        |significant|reliable|regular|urgent|planned|proactive|reactive|fragmented|coterminous|statutory
-        |voluntary|digital|paper-based|person-centred|holistic|preventive|sustainable|ambitious|cautious"""),
+        |strong|weak|formal|informal|practical|complex|simple|common|different|limited|careful|modest|significant
+        |reliable|regular|urgent|planned|proactive|reactive|fragmented|coterminous|statutory|voluntary|digital
+        |paper-based|person-centred|holistic|preventive|sustainable|ambitious|cautious"""),
     "G": _words("""pilot|approach|plan|budget|service|team|process|model|project|partnership|scheme|review
         |agreement|contract|programme|pathway|protocol|workshop|network|hub|rota|meeting|board|forum|framework
-        |strategy|policy|tool|system|register|referral route|caseload|assessment|visit|survey|dashboard
-        |timetable|template|checklist|audit|trial|evaluation|report|conversation|campaign|group|office"""),
-    "D": _words("""quickly|slowly|gradually|often|rarely|consistently|together|early|formally|informally
-        |jointly|locally|routinely|carefully|successfully|eventually|initially|properly"""),
+        |strategy|policy|tool|system|register|referral route|caseload|assessment|visit|survey|dashboard|timetable
+        |template|checklist|audit|trial|evaluation|report|conversation|campaign|group|office"""),
+    "D": _words("""quickly|slowly|gradually|often|rarely|consistently|together|early|formally|informally|jointly
+        |locally|routinely|carefully|successfully|eventually|initially|properly"""),
     "C": _words("""COPD|heart failure|diabetes|dementia|stroke|Parkinson's disease|depression|anxiety|asthma
-        |osteoporosis|arthritis|hypertension|atrial fibrillation|cancer|chronic kidney disease|delirium
-        |sepsis|pneumonia|cellulitis|motor neurone disease|multiple sclerosis|schizophrenia|epilepsy
-        |warfarin|metformin|insulin|statins|antipsychotics|opioids|anticoagulants|inhalers|frusemide
-        |donepezil|levothyroxine|amoxicillin|bisphosphonates"""),
+        |osteoporosis|arthritis|hypertension|atrial fibrillation|cancer|chronic kidney disease|delirium|sepsis
+        |pneumonia|cellulitis|motor neurone disease|multiple sclerosis|schizophrenia|epilepsy|warfarin|metformin
+        |insulin|statins|antipsychotics|opioids|anticoagulants|inhalers|frusemide|donepezil|levothyroxine
+        |amoxicillin|bisphosphonates"""),
     "K": _words("Monday|Tuesday|Wednesday|Thursday|Friday|morning|afternoon|fortnight"),
 }
-REAL_PLACES = _words("""Keighley|Skipton|Ilkley|Settle|Bingley|Otley|Penistone|Hoyland|Kentish Town|Holloway
-    |Stockport|Oldham|Wigan|Salford|Bolton|Eltham|Woolwich|Thamesmead|Archway|Ashford|Thanet|Dover|Maidstone
-    |Armley|Chapeltown|Harehills|Ealing|Hounslow|Brent|Hillingdon|Mansfield|Newark|Worksop|Bassetlaw|Clifton
-    |Bulwell|Hillsborough|Darnall|Totnes|Paignton|Newton Abbot|Brixham|Yeovil|Chard|Crewkerne|Jarrow
-    |Hebburn|Boldon|Shoeburyness|Leigh-on-Sea|Stafford|Tamworth|Cannock|Leek|Selby|Malton|Pocklington
-    |Pontefract|Castleford|Normanton|Leyton|Walthamstow|Chingford|Hackney|King's Lynn|Downham Market
-    |Hunstanton|Redditch|Kidderminster|Malvern|Evesham|Blackpool|Fleetwood|Lytham|Truro|Penzance|St Ives
-    |Bodmin|Crewe|Macclesfield|Northwich|Ellesmere Port""")
+NUMBERS = {  # slots filled with made-up figures
+    "Z": lambda rng: f"{rng.randint(2, 60)}%",
+    "Q": lambda rng: f"{rng.randint(12, 20_000):,}",
+    "S": lambda rng: str(rng.randint(2, 24)),
+    "E": lambda rng: f"£{rng.randint(1, 90) / 10:.1f}m" if rng.random() < 0.6 else f"£{rng.randint(20, 900)},000",
+    "Y": lambda rng: str(rng.randint(2011, 2019)),
+    "M": lambda rng: dt.date(2000, rng.randint(1, 12), 1).strftime("%B"),
+}
+REAL_PLACES = _words("""Keighley|Skipton|Ilkley|Settle|Bingley|Otley|Penistone|Kentish Town|Holloway|Stockport
+    |Oldham|Wigan|Salford|Eltham|Woolwich|Thamesmead|Archway|Ashford|Thanet|Maidstone|Armley|Chapeltown|Harehills
+    |Ealing|Hounslow|Mansfield|Worksop|Bulwell|Hillsborough|Darnall|Totnes|Paignton|Newton Abbot|Yeovil|Chard
+    |Jarrow|Hebburn|Shoeburyness|Leigh-on-Sea|Tamworth|Cannock|Selby|Malton|Pontefract|Castleford|Leyton
+    |Walthamstow|Chingford|King's Lynn|Downham Market|Redditch|Kidderminster|Evesham|Blackpool|Fleetwood|Truro
+    |Penzance|Bodmin|Crewe""")
 TEMPLATES = _words("""The <N> <V> <O> for <P> in {p0}.|In {s}, <R> and <R> worked <D> with <N>.
     |Staff said that <N> <V> the way <R> shared information about <P>.|Over <Z> of <P> were referred to <N>.
     |We found that <A> <N> <V> <O> by <Z> over <Y>.|<R> met every <K> to review <P> at risk of <O>.
@@ -140,7 +152,7 @@ TEMPLATES = _words("""The <N> <V> <O> for <P> in {p0}.|In {s}, <R> and <R> worke
     |A <A> <G> between <N> and <N> was agreed in <M> <Y>.|<P> with <C> were offered <N>.
     |The <G> covered <Q> people in {p0} and {p1}.|As one of the <R> put it, the <G> was about trust.
     |<N> and <N> were the main barriers to <A> working.|At first, <N> <V> <O>, but the effect faded.
-    |The team used the {t0} tool to find <P> who might need <N>.|This <G> was <A> and <A>.
+    |The team used the {t0} tool to find <P> who might need <N>.
     |<R> from {o} visited to see how <N> worked in practice.|It is not clear whether <N> <V> <O>.
     |The evaluation compared <P> with a matched group in {p1}.|The <G> cost <E> in its first year.
     |<R> reported that <P> felt more in control of their <C> care.|In <Y>, <N> <V> <O> in {p0}.
@@ -172,20 +184,29 @@ TEMPLATES = _words("""The <N> <V> <O> for <P> in {p0}.|In {s}, <R> and <R> worke
     |Most of the savings came from fewer <O> among <P>.|Councils and the NHS counted <O> in different ways.
     |<R> said the <A> <G> saved them time.|The {t4} <G> was paid for from the pooled budget.
     |In the first year, <Q> referrals were made to <N>.|Further work is needed on <N> and <N>.""")
-SUMMARIES = _words("""This case study describes how {s} used <N> and <N> to <W> <O> for <P>. It sets out what helped, what got in the way and what others could learn from the <A> <G>.
-    |<R> in {s} set up <A> <N> for <P> with <C>. The <G> <V> <O>, although the figures are self-reported and the comparison is not described in any detail.
-    |An evaluation of <N> in {p0} that compared <P> with a matched group. <O> fell by <Z>, but the study was small and the effect on <O> was unclear.
-    |The {T0} <G> brought <R>, <R> and <N> together in one <G> in {s}, so that <P> had a single point of contact and fewer <O>.
-    |What {s} learned about <N> and <N> when it tried to <W> <O>. Leadership, <N> and time were the main lessons for other pioneers.
-    |A <A> <G> in which <R> and <R> reviewed <P> every <K> to <W> <O>. It ran for <S> months in {p0} and {p1} before spreading across {s}.
-    |How <R> in {s} worked with <N> and <N> to <W> <O> among <P> with <C>, and why the <G> took longer than planned.
-    |A before and after study of <N> for <P> in {p0}. The comparison group was not matched, so the <Z> fall in <O> may be regression to the mean.
-    |Partners in {s} agreed a <A> <G> for <N>. This entry describes the <G>, its costs, the role of <R> and early results on <O> and <O>.""")
+SUMMARIES = _words("""This case study describes how {s} used <N> and <N> to <W> <O> for <P>. It sets out what
+    helped, what got in the way and what others could learn from the <A> <G>.
+    |<R> in {s} set up <A> <N> for <P> with <C>. The <G> <V> <O>, although the figures are self-reported and the
+    comparison is not described in any detail.
+    |An evaluation of <N> in {p0} that compared <P> with a matched group. <O> fell by <Z>, but the study was small
+    and the effect on <O> was unclear.
+    |The {T0} <G> brought <R>, <R> and <N> together in one <G> in {s}, so that <P> had a single point of contact
+    and fewer <O>.
+    |What {s} learned about <N> and <N> when it tried to <W> <O>. Leadership, <N> and time were the main lessons
+    for other pioneers.
+    |A <A> <G> in which <R> and <R> reviewed <P> every <K> to <W> <O>. It ran for <S> months in {p0} and {p1}
+    before spreading across {s}.
+    |How <R> in {s} worked with <N> and <N> to <W> <O> among <P> with <C>, and why the <G> took longer than
+    planned.
+    |A before and after study of <N> for <P> in {p0}. The comparison group was not matched, so the <Z> fall in <O>
+    may be regression to the mean.
+    |Partners in {s} agreed a <A> <G> for <N>. This entry describes the <G>, its costs, the role of <R> and early
+    results on <O> and <O>.""")
 TITLES = {
     "case_study": _words("""How {s} used <N> to <W> <O>|{s}: <A> <N> for <P> in {p0}
         |Bringing <R> and <R> together around <P> in {s}|What {s} learned from <N> and <N>
-        |Lessons from the {T0} <G> in {p0}|Making <N> work for <P> in {s}
-        |Why <N> in {p0} took longer than planned|From pilot to <A> service: <N> in {s}"""),
+        |Lessons from the {T0} <G> in {p0}|Making <N> work for <P> in {s}|Why <N> in {p0} took longer than planned
+        |From pilot to <A> service: <N> in {s}"""),
     "intervention": _words("""<A> <N> for <P> in {s}|The {T0} model: <N> and <N> for <P>
         |A <A> <G> to <W> <O> among <P>|<N> led by <R> in {p0}|<A> <N> and <N> for <P> with <C>"""),
     "evidence": _words("""Evaluation of <N> in {s}: effect on <O>|Did <N> <W> <O>? Evidence from {s}
@@ -205,8 +226,8 @@ HEADINGS = _words("""Background|What we did|The problem|How it works|Who was inv
     |Working with {s}|Data and measures|Limitations|How strong is this evidence|Method|What we do not know
     |The {T0} model|<N>|Findings for <P>|Why <N> mattered|Funding and contracts|Staff and workforce""")
 BULLETS = _words("""<A> work on <N>|<W> <O> for <P>|a named <G> for each person|<A> reviews of <N>|<R> and <R>
-    |<Q> <P> in {p0}|funding from <N>|training for <R> in <N>|<N> with {o}|<O> fell by <Z>
-    |the {t4} <G>|access to <N> for <R>|<P> with <C>|a <A> <G> with <N>""")
+    |<Q> <P> in {p0}|funding from <N>|training for <R> in <N>|<N> with {o}|<O> fell by <Z>|the {t4} <G>
+    |access to <N> for <R>|<P> with <C>|a <A> <G> with <N>""")
 
 
 def _tail_lexicon(size: int, suffixes: list[str], rng: random.Random) -> list[str]:
@@ -230,18 +251,15 @@ PLACES = REAL_PLACES + [w.capitalize() for w in _tail_lexicon(
     PLACE_SIZE, _words("ton|ley|by|ham|worth|ford|wick|field|bury|thorpe|stead|dale"), random.Random(2))]
 
 
-def _zipf_weights(n: int, s: float = 1.0) -> list[float]:
-    return list(itertools.accumulate(1.0 / (r + 1) ** s for r in range(n)))
+def _zipf_weights(n: int, s: float = 1.0, q: float = 1.0) -> list[float]:
+    """Cumulative Zipf-Mandelbrot weights 1 / (rank + q) ** s for ranks 0..n-1."""
+    return list(itertools.accumulate(1.0 / (r + q) ** s for r in range(n)))
 
 
 def load_sites() -> list[tuple[str, str]]:
     """(slug, name) of the 25 pioneer sites, from content/sites/*.md front matter."""
-    sites = []
-    for path in sorted((CONTENT / "sites").glob("*.md")):
-        if path.stem not in EXCLUDED_SITES:
-            front = yaml.safe_load(path.read_text(encoding="utf-8").split("---")[1])
-            sites.append((path.stem, front["name"]))
-    return sites
+    paths = [p for p in sorted((CONTENT / "sites").glob("*.md")) if p.stem not in EXCLUDED_SITES]
+    return [(p.stem, yaml.safe_load(p.read_text(encoding="utf-8").split("---")[1])["name"]) for p in paths]
 
 
 def load_themes() -> list[tuple[str, str]]:
@@ -255,46 +273,39 @@ class _Pools:
     def __init__(self, rng: random.Random):
         self.rng = rng
         self.cum = {code: _zipf_weights(len(words), ZIPF_S.get(code, 1.0)) for code, words in VOCAB.items()}
-        self.core: list[str] = []
+        self.core: dict[str, list[str]] = {}
         self.sentences = self._sentences(10_000)
         self.topics = []  # each topic favours a dozen phrases and conditions, so entries are "about" something
         for _ in range(TOPICS):
-            self.core = rng.sample(VOCAB["N"], 12) + rng.sample(VOCAB["C"], 2)
+            self.core = {code: rng.sample(VOCAB[code], size) for code, size in CORE_SIZES.items()}
             self.topics.append(self._sentences(TOPIC_SENTENCES))
-        self.core = []
+        self.core = {}
         self.topic_cum = _zipf_weights(TOPICS, 0.8)
         self.sentence_words = sum(len(s.split()) for s in self.sentences) / len(self.sentences)
-        self.headings = [self._sentence(self._fill(rng.choice(HEADINGS)), plain=True) for _ in range(2_000)]
-        self.bullets = [self._fill(rng.choice(BULLETS)) for _ in range(5_000)]
-        self.summaries = [self._fill(rng.choice(SUMMARIES)) for _ in range(5_000)]
-        self.titles = {k: [self._fill(rng.choice(v)) for _ in range(3_000)] for k, v in TITLES.items()}
-        self.notes = {k: [self._fill(rng.choice(v)) for _ in range(3_000)] for k, v in NOTES.items()}
+        self.headings, self.bullets = self._texts(HEADINGS, 2_000), self._texts(BULLETS, 5_000)
+        self.summaries = self._texts(SUMMARIES, 5_000)
+        self.titles = {kind: self._texts(templates, 3_000) for kind, templates in TITLES.items()}
+        self.notes = {polarity: self._texts(templates, 3_000) for polarity, templates in NOTES.items()}
 
     def _sentences(self, count: int) -> list[str]:
         return [self._sentence(self._fill(self.rng.choice(TEMPLATES))) for _ in range(count)]
 
+    def _texts(self, templates: list[str], count: int) -> list[str]:
+        return [self._sentence(self._fill(self.rng.choice(templates)), plain=True) for _ in range(count)]
+
     def _pick(self, code: str) -> str:
         rng = self.rng
-        if code == "Z":
-            return f"{rng.randint(2, 60)}%"
-        if code == "Q":
-            return f"{rng.randint(12, 20_000):,}"
-        if code == "S":
-            return str(rng.randint(2, 24))
-        if code == "E":
-            return f"£{rng.randint(1, 90) / 10:.1f}m" if rng.random() < 0.6 else f"£{rng.randint(20, 900)},000"
-        if code == "Y":
-            return str(rng.randint(2011, 2019))
-        if code == "M":
-            return dt.date(2000, rng.randint(1, 12), 1).strftime("%B")
-        if self.core and code in "NC" and rng.random() < CORE_SHARE:
-            return rng.choice(self.core[:12] if code == "N" else self.core[12:])
+        if code in NUMBERS:
+            return NUMBERS[code](rng)
+        if code in self.core and rng.random() < CORE_SHARE:
+            return rng.choice(self.core[code])
         return rng.choices(VOCAB[code], cum_weights=self.cum[code])[0]
 
     def _fill(self, template: str) -> str:
         """Fill the <X> slots and spread the {t0}/{p0} keys over their per-entry variants."""
         text = re.sub(r"<(\w)>", lambda m: self._pick(m.group(1)), template)
-        return re.sub(r"\{([tT])\d\}", lambda m: "{%s%d}" % (m.group(1), self.rng.randrange(6)), text)
+        text = re.sub(r"\b([Tt]he|[Aa]) the\b", r"\1", text)  # "the <N>" where <N> is "the CCG"
+        return re.sub(r"\{([tT])\d\}", lambda m: f"{{{m.group(1)}{self.rng.randrange(6)}}}", text)
 
     def _sentence(self, text: str, plain: bool = False) -> str:
         """Capitalise and, unless ``plain``, sometimes add emphasis or a link."""
@@ -317,13 +328,12 @@ def _pools(seed: int) -> _Pools:
 
 
 def _pick_fitting(rng: random.Random, pool: list[str], keys: dict, low: int, high: int) -> str:
-    """A pool text, filled for this entry, whose word count is within [low, high]."""
+    """A pool text, filled for this entry, of ``low`` to ``high`` words (cut to ``high`` if 40 tries fail)."""
     for _ in range(40):
         text = pool[rng.randrange(len(pool))].format_map(keys)
         if low <= len(text.split()) <= high:
             return text
-    words = text.split()
-    return " ".join((words + words)[:max(low, min(high, len(words)))])
+    return " ".join(text.split()[:high])
 
 
 def _table(rng: random.Random) -> str:
@@ -335,7 +345,7 @@ def _table(rng: random.Random) -> str:
 
 
 def _body(rng: random.Random, pools: _Pools, keys: dict, type_: str) -> str:
-    target = int(rng.triangular(760, 1240, 1000))
+    target = int(rng.triangular(790, 1210, 1000))
     count = max(20, round((target - 90) / pools.sentence_words))
     first = second = rng.choices(pools.topics, cum_weights=pools.topic_cum)[0]
     while second is first:
@@ -365,74 +375,62 @@ def _body(rng: random.Random, pools: _Pools, keys: dict, type_: str) -> str:
     return "\n\n".join(parts).format_map(keys) + "\n"
 
 
-def _published(rng: random.Random, years: list[int], cum: list[float]) -> dt.date:
-    year = rng.choices(years, cum_weights=cum)[0]
-    first = max(FIRST_DAY, dt.date(year, 1, 1)).toordinal()
-    last = min(LAST_DAY, dt.date(year, 12, 31)).toordinal()
-    return dt.date.fromordinal(rng.randint(first, last))
-
-
 def _slug(title: str, id_: int) -> str:
     words = re.sub(r"[^a-z0-9]+", " ", title.lower()).split()[:7]
     return "-".join(words + [str(id_)])
 
 
+def _published(rng: random.Random) -> dt.date:
+    year = rng.choices(list(YEAR_WEIGHTS), cum_weights=YEAR_CUM)[0]
+    first = max(FIRST_DAY, dt.date(year, 1, 1)).toordinal()
+    last = min(LAST_DAY, dt.date(year, 12, 31)).toordinal()
+    return dt.date.fromordinal(rng.randint(first, last))
+
+
+def _tags(rng: random.Random, pools: _Pools, keys: dict, themes: list, theme_cum: list) -> list[dict]:
+    """1-4 distinct theme tags, each with a polarity and a one-line note."""
+    chosen: dict[str, str] = {}
+    for _ in range(rng.choices((1, 2, 3, 4), cum_weights=(30, 65, 90, 100))[0]):
+        slug, name = rng.choices(themes, cum_weights=theme_cum)[0]
+        chosen.setdefault(slug, name)
+    tags = []
+    for slug, name in chosen.items():
+        polarity = "enabler" if rng.random() < 0.6 else "barrier"
+        note = _pick_fitting(rng, pools.notes[polarity], keys, 6, 15)
+        tags.append({"slug": slug, "name": name, "polarity": polarity, "note": note})
+    return tags
+
+
 def generate(n: int, seed: int = 2013) -> Iterator[dict]:
     """Yield ``n`` synthetic entries (ids 1..n), deterministic for ``seed``; see the module docstring."""
-    pools = _pools(seed)
-    rng = random.Random(f"{seed}-entries")
+    pools, rng = _pools(seed), random.Random(f"{seed}-entries")
     sites, themes = load_sites(), load_themes()
     site_cum = _zipf_weights(len(sites), 0.6)
-    popular = {"multidisciplinary-teams", "data-sharing", "workforce", "better-care-fund", "leadership",
-               "information-governance", "evaluation-and-evidence", "pooled-budgets", "financial-pressure"}
-    theme_cum = list(itertools.accumulate(3.0 if slug in popular else 1.0 for slug, _ in themes))
-    tail_cum, place_cum = _zipf_weights(len(TAIL)), _zipf_weights(len(PLACES), 0.9)
-    years = list(YEAR_WEIGHTS)
-    year_cum = list(itertools.accumulate(YEAR_WEIGHTS.values()))
-    outcome_labels = BCF_LABELS + FREE_OUTCOMES
-    outcome_cum = list(itertools.accumulate([3.0] * len(BCF_LABELS) + [1.0] * len(FREE_OUTCOMES)))
-    types = ["case_study", "intervention", "evidence"]
-    type_cum = [35, 75, 100]
+    theme_cum = list(itertools.accumulate(3.0 if slug in POPULAR_THEMES else 1.0 for slug, _ in themes))
+    tail_cum, place_cum = _zipf_weights(len(TAIL), 1.0, 20.0), _zipf_weights(len(PLACES), 0.9)
     for id_ in range(1, n + 1):
-        type_ = rng.choices(types, cum_weights=type_cum)[0]
+        type_ = rng.choices(TYPES, cum_weights=(35, 75, 100))[0]
         site, site_name = rng.choices(sites, cum_weights=site_cum)[0]
         others = [s for s in sites if s[0] != site]
         roll = rng.random()
         other_sites = rng.sample(others, 2 if roll < 0.04 else 1 if roll < 0.18 else 0)
-        tails = rng.choices(TAIL, cum_weights=tail_cum, k=6)
         places = rng.choices(PLACES, cum_weights=place_cum, k=2)
         keys = {"s": site_name, "o": (other_sites[0] if other_sites else rng.choice(others))[1],
                 "p0": places[0], "p1": places[1]}
-        for i, word in enumerate(tails):
+        for i, word in enumerate(rng.choices(TAIL, cum_weights=tail_cum, k=6)):
             keys[f"t{i}"], keys[f"T{i}"] = word, word.capitalize()
         title = _pick_fitting(rng, pools.titles[type_], keys, 6, 14)
         summary = _pick_fitting(rng, pools.summaries, keys, 25, 50)
-        chosen: dict[str, str] = {}
-        for _ in range(rng.choices((1, 2, 3, 4), cum_weights=(30, 65, 90, 100))[0]):
-            slug, name = rng.choices(themes, cum_weights=theme_cum)[0]
-            chosen.setdefault(slug, name)
-        tags = []
-        for slug, name in chosen.items():
-            polarity = "enabler" if rng.random() < 0.6 else "barrier"
-            note = _pick_fitting(rng, pools.notes[polarity], keys, 6, 15)
-            tags.append({"slug": slug, "name": name, "polarity": polarity, "note": note})
-        evidence = type_ == "evidence"
-        roll = rng.random()
+        tags = _tags(rng, pools, keys, themes, theme_cum)
+        evidence, roll = type_ == "evidence", rng.random()
         yield {
-            "id": id_,
-            "slug": _slug(title, id_),
-            "title": title,
-            "summary": summary,
-            "body": _body(rng, pools, keys, type_),
-            "type": type_,
-            "site": site,
-            "site_name": site_name,
-            "other_sites": other_sites,
-            "themes": tags,
-            "published": _published(rng, years, year_cum),
+            "id": id_, "slug": _slug(title, id_), "title": title, "summary": summary,
+            "body": _body(rng, pools, keys, type_), "type": type_,
+            "site": site, "site_name": site_name, "other_sites": other_sites, "themes": tags,
+            "published": _published(rng),
             "strength": rng.choices((1, 2, 3, 4, 5), cum_weights=(30, 60, 82, 94, 100))[0] if evidence else None,
-            "outcomes": list(dict.fromkeys(rng.choices(outcome_labels, cum_weights=outcome_cum,
-                                                       k=rng.randint(0, 3)))) if evidence else [],
+            "outcomes": list(dict.fromkeys(rng.choices(OUTCOMES, cum_weights=OUTCOME_CUM, k=rng.randint(0, 3))))
+            if evidence else [],
             "status": "published" if roll < 0.97 else "draft" if roll < 0.99 else "in_review",
             "visibility": "public" if rng.random() < 0.92 else "network",
         }

@@ -32,7 +32,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-from typing import Iterable
+from collections.abc import Iterable
 
 WEIGHTS = (10.0, 5.0, 1.0, 2.0, 2.0, 2.0)  # title, summary, body, sites, themes, outcomes
 FILTERS = ("site", "theme", "polarity", "type", "strength", "year")
@@ -72,11 +72,11 @@ class QueryError(ValueError):
 
 def plain_text(markdown: str) -> str:
     """Markdown to plain text with a few regexes (headings, emphasis, links, tables, bullets)."""
-    text = re.sub(r"^#{1,6}\s*", "", markdown, flags=re.M)
+    text = re.sub(r"^#{1,6}\s*", "", markdown, flags=re.MULTILINE)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"^\|?[\s:|-]+\|?\s*$", "", text, flags=re.M)  # table rule lines
+    text = re.sub(r"^\|?[\s:|-]+\|?\s*$", "", text, flags=re.MULTILINE)  # table rule lines
     text = re.sub(r"\*{1,2}([^*\n]+)\*{1,2}", r"\1", text)
-    text = re.sub(r"^\s*[-*+]\s+", "", text, flags=re.M)
+    text = re.sub(r"^\s*[-*+]\s+", "", text, flags=re.MULTILINE)
     return re.sub(r"\s*\|\s*", " ", text).strip()
 
 

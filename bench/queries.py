@@ -48,7 +48,7 @@ PHRASES = [
     '"health and wellbeing board"', '"electronic frailty index"', '"people with dementia"',
     '"frail older people"', '"end of life care"', '"regression to the mean"', '"matched group"',
     '"A&E attendances"', '"the MDT"', '"self-reported"', '"NHS number"', '"care home support team"',
-    '"trusted assessors"', '"the national team offered help"', '"took longer than expected"',
+    '"trusted assessors"', '"the national team offered help"', '"takes longer than expected"',
     '"a named lead"', '"GP records for the first time"', '"rendology scheme"',
     '"care navigators" falls', '"pooled budget" "section 75 agreement"',
 ]
@@ -73,7 +73,7 @@ BOOLEAN = [
 
 PREFIX = [
     "frail*", "integr*", "navig*", "commiss*", "reabl*", "tele*", "dement*", "readmi*", "safeguard*",
-    "stratif*", "interop*", "pharm*", "volunt*", "physio*", "occupat*", "evalu*", "hosp*", "carer*",
+    "stratif*", "interop*", "pharm*", "volunt*", "physio*", "therap*", "evalu*", "hosp*", "carer*",
     "integrat*", "communit*", "rend*", "king*", "telehealth monit*", "\"care home\" resid*",
 ]
 

@@ -52,6 +52,7 @@ def db_templates(tmp_path_factory) -> dict[str, Path]:
         upgrade(directory=str(PROJECT_ROOT / "migrations"))
         backend().store.create_if_missing()
         db.engine.dispose()
+        backend().close()
     content = folder / "content.sqlite3"
     shutil.copy(empty, content)
     shutil.copytree(folder / "empty-index", folder / "content-index", symlinks=True)
@@ -61,6 +62,7 @@ def db_templates(tmp_path_factory) -> dict[str, Path]:
         report = import_content(CONTENT_DIR, now=NOW)
         assert report.errors == [], report.errors
         db.engine.dispose()
+        backend().close()
     return {"empty": empty, "content": content, "empty-index": folder / "empty-index", "content-index": folder / "content-index"}
 
 
@@ -73,6 +75,7 @@ def _app_from(template: Path, index: Path, tmp_path: Path):
         yield app
         db.session.remove()
         db.engine.dispose()
+        backend().close()
 
 
 @pytest.fixture

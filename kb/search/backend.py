@@ -96,3 +96,6 @@ class SearchBackend(Protocol):
 
     def status(self) -> str | None:
         """``None`` if the index can be searched, else a message saying what is wrong."""
+
+    def close(self) -> None:
+        """Release open files; the backend reopens them when next used."""

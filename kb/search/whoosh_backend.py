@@ -47,6 +47,11 @@ class WhooshBackend:
         self._pool = SearcherPool(store)
         self._cache = docsets.LruCache(cache_size)
 
+    def close(self) -> None:
+        """Close open searchers and forget cached document sets."""
+        self._pool.close()
+        self._cache.clear()
+
     # --- reading ------------------------------------------------------------------------
 
     def status(self) -> str | None:
@@ -179,7 +184,7 @@ class WhooshBackend:
             ix = self.store.open()
             writer = self.store.writer(ix)
         except (IndexUnavailable, LockError) as error:
-            log.error("search index not updated for entries %s: %s", ids, error)
+            log.warning("search index not updated for %d entries: %s", len(ids), error)
             return
         try:
             documents = load(ids)

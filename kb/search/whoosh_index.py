@@ -129,6 +129,8 @@ class SearcherPool:
     def __init__(self, store: IndexStore):
         self._store = store
         self._local = threading.local()
+        self._open: set[Searcher] = set()  # every thread's current searcher, so close() can reach them
+        self._lock = threading.Lock()
 
     def get(self) -> Searcher:
         """A searcher on the latest committed state of the live index.
@@ -140,19 +142,22 @@ class SearcherPool:
         searcher: Searcher | None = getattr(local, "searcher", None)
         try:
             if searcher is None or local.path != path:
-                if searcher is not None:
-                    searcher.close()
-                    local.searcher = None
+                self.discard()
                 searcher = self._store.open().searcher()
             elif not searcher.up_to_date():
-                searcher = searcher.refresh()
+                fresh = searcher.refresh()
+                with self._lock:
+                    self._open.discard(searcher)
+                searcher = fresh
         except IndexUnavailable:
             raise
         except READ_ERRORS as error:
-            local.searcher = None
+            self.discard()
             log.error("search index cannot be read: %r", error)
             raise IndexUnavailable(f"The search index cannot be read. {REBUILD_HINT}") from None
         local.searcher, local.path = searcher, path
+        with self._lock:
+            self._open.add(searcher)
         return searcher
 
     def discard(self) -> None:
@@ -160,10 +165,22 @@ class SearcherPool:
         searcher = getattr(self._local, "searcher", None)
         self._local.searcher = None
         if searcher is not None:
-            try:
-                searcher.close()
-            except READ_ERRORS:
-                pass
+            self._close(searcher)
+
+    def close(self) -> None:
+        """Close every thread's searcher (when the application shuts down, and between tests)."""
+        with self._lock:
+            searchers, self._open = list(self._open), set()
+        for searcher in searchers:
+            self._close(searcher)
+
+    def _close(self, searcher: Searcher) -> None:
+        with self._lock:
+            self._open.discard(searcher)
+        try:
+            searcher.close()
+        except READ_ERRORS:
+            pass
 
 
 __all__ = ["IndexStore", "SearcherPool", "LockError", "READ_ERRORS", "merge_small_segments"]

@@ -10,7 +10,7 @@ from kb.services.filters import MAX_QUERY_LENGTH, Filters
 
 def test_no_parameters_means_browse_everything():
     filters = Filters.from_args({})
-    assert filters.is_empty and filters.page == 1 and filters.sort == "newest"
+    assert filters.is_empty and filters.page == 1 and filters.effective_sort == "newest"
 
 
 def test_all_filters_parse():
