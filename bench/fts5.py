@@ -17,14 +17,18 @@ Query syntax (as on the knowledge base's search page): words (implicit AND), "qu
 upper-case AND / OR / NOT with parentheses, ``prefix*``, and the filters ``site:<slug>``,
 ``theme:<slug>``, ``polarity:enabler|barrier``, ``type:<type>``, ``strength:N`` (exactly N),
 ``strength:>=N`` and ``year:YYYY``. Filters anywhere in the query are ANDed with the rest and become
-SQL conditions; a site matches the main site or another site; theme and polarity given together must
-be on the same tag (as on the browse page). Every bare term is quoted for FTS5 (so ``A&E`` becomes
-the phrase "a e"), a prefix becomes ``"word"*``, and since FTS5's NOT is binary a NOT with nothing
-to its left becomes ``rowid NOT IN (... MATCH ...)`` when it is at the top level.
+SQL conditions (even inside brackets or beside OR; "NOT site:x" is an error); a site matches the
+main site or another site; theme and polarity given together must be on the same tag (as on the
+browse page). Every bare term is quoted for FTS5 (so ``A&E`` becomes the phrase "a e"), a prefix
+becomes ``"word"*`` (matched against stemmed terms, so ``integrat*`` misses "integr"), and since
+FTS5's NOT is binary, "x NOT y" stays in FTS5 while a NOT with nothing to its left becomes
+``id NOT IN (SELECT rowid ... MATCH ...)`` at the top level ("a OR NOT b" is an error).
 
 Ranking is bm25 with title 10, summary 5, body 1 and the tag columns 2; a query with no text terms
-lists entries newest first. Schema: ``entry`` (facet columns), ``entry_site`` and ``tag`` (indexed
-lookup tables), ``doc`` (the indexed text) and ``fts``, an external-content FTS5 table over ``doc``.
+lists entries newest first. Schema: ``entry`` (facet columns, with enabler/barrier flags),
+``entry_site``, ``entry_theme`` and ``tag`` (indexed lookup tables), ``doc`` (the indexed text) and
+``fts``, an external-content FTS5 table over ``doc``. Matches go to a temp table ``m`` (id, score);
+facets are three GROUP BY passes over it, and snippets are made for the page's hits only.
 """
 
 from __future__ import annotations
@@ -39,8 +43,10 @@ FILTERS = ("site", "theme", "polarity", "type", "strength", "year")
 TYPES = ("case_study", "intervention", "evidence")
 SCHEMA = """
 CREATE TABLE entry (id INTEGER PRIMARY KEY, type TEXT NOT NULL, site TEXT NOT NULL, year INTEGER NOT NULL,
-                    published TEXT NOT NULL, strength INTEGER, status TEXT NOT NULL, visibility TEXT NOT NULL);
+                    published TEXT NOT NULL, strength INTEGER, status TEXT NOT NULL, visibility TEXT NOT NULL,
+                    enabler INTEGER NOT NULL, barrier INTEGER NOT NULL);  -- has a tag of that polarity
 CREATE TABLE entry_site (site TEXT NOT NULL, entry_id INTEGER NOT NULL, PRIMARY KEY (site, entry_id)) WITHOUT ROWID;
+CREATE TABLE entry_theme (theme TEXT NOT NULL, entry_id INTEGER NOT NULL, PRIMARY KEY (theme, entry_id)) WITHOUT ROWID;
 CREATE TABLE tag (theme TEXT NOT NULL, polarity TEXT NOT NULL, entry_id INTEGER NOT NULL,
                   PRIMARY KEY (theme, polarity, entry_id)) WITHOUT ROWID;
 CREATE TABLE doc (id INTEGER PRIMARY KEY, title TEXT, summary TEXT, body TEXT, sites TEXT, themes TEXT,
@@ -50,20 +56,17 @@ CREATE VIRTUAL TABLE fts USING fts5(title, summary, body, sites, themes, outcome
 """
 INDEXES = """
 CREATE INDEX entry_site_entry ON entry_site (entry_id, site);
+CREATE INDEX entry_theme_entry ON entry_theme (entry_id, theme);
 CREATE INDEX tag_entry ON tag (entry_id, theme, polarity);
-CREATE INDEX tag_polarity ON tag (polarity, entry_id);
 CREATE INDEX entry_published ON entry (published);
 """
-FACET_SQL = {
-    "type": "SELECT e.type, count(*) FROM m JOIN entry e ON e.id = m.id GROUP BY 1",
-    "site": "SELECT s.site, count(*) FROM m JOIN entry_site s ON s.entry_id = m.id GROUP BY 1",
-    "theme": "SELECT t.theme, count(DISTINCT m.id) FROM m JOIN tag t ON t.entry_id = m.id GROUP BY 1",
-    "polarity": "SELECT t.polarity, count(DISTINCT m.id) FROM m JOIN tag t ON t.entry_id = m.id GROUP BY 1",
-    "year": "SELECT e.year, count(*) FROM m JOIN entry e ON e.id = m.id GROUP BY 1",
-    "strength": "SELECT e.strength, count(*) FROM m JOIN entry e ON e.id = m.id"
-                " WHERE e.strength IS NOT NULL GROUP BY 1",
-}
-TOKEN = re.compile(r'\s*(?:(\()|(\))|"([^"]*)"?|(\w+):(\S+)|([^\s()"]+))')
+FACETS = ("type", "site", "theme", "polarity", "year", "strength")
+# Facet counts over the match set in temp table m, in three GROUP BY passes.
+ENTRY_FACETS_SQL = ("SELECT e.type, e.year, e.strength, e.enabler, e.barrier, count(*) FROM m"
+                    " JOIN entry e ON e.id = m.id GROUP BY 1, 2, 3, 4, 5")
+SITE_FACET_SQL = "SELECT s.site, count(*) FROM m JOIN entry_site s ON s.entry_id = m.id GROUP BY 1"
+THEME_FACET_SQL = "SELECT t.theme, count(*) FROM m JOIN entry_theme t ON t.entry_id = m.id GROUP BY 1"
+TOKEN = re.compile(r'\s*(?:(\()|(\))|"([^"]*)"?|(\w+):([^\s()]+)|([^\s()"]+))')
 
 
 class QueryError(ValueError):
@@ -105,6 +108,7 @@ class _Parser:
                     self.tokens.append(("text", _quote(phrase)))
             elif field is not None and field.lower() in FILTERS:
                 self.filters.append((field.lower(), value))
+                self.tokens.append(("filter", ""))  # kept in place only to reject "NOT site:x"
             else:
                 word = word if word is not None else f"{field}:{value}"
                 if word in ("AND", "OR", "NOT"):
@@ -151,9 +155,11 @@ class _Parser:
         if kind in (None, ")"):
             return EMPTY
         self.pos += 1
-        if kind in ("OR", "AND"):  # an operator with nothing on its left
+        if kind in ("OR", "AND", "filter"):  # an operator with nothing on its left, or a filter
             return EMPTY
         if kind == "NOT":
+            if self._peek() == "filter":
+                raise QueryError("NOT cannot be used with a filter such as site: or theme:.")
             node = self._unary()
             if node == EMPTY:
                 return EMPTY
@@ -204,8 +210,7 @@ def _filter_sql(filters: list[tuple[str, str]]) -> tuple[list[str], list]:
                      + "".join(" AND t.polarity = ?" for _ in polarities) + ")")
         args += [theme, *polarities]
     if polarities and "theme" not in by_field:
-        where += ["EXISTS (SELECT 1 FROM tag t WHERE t.polarity = ? AND t.entry_id = e.id)"] * len(polarities)
-        args += polarities
+        where += [f"e.{polarity} = 1" for polarity in polarities]  # checked above: a column name
     for value in by_field.get("type", []):
         if value not in TYPES:
             raise QueryError(f"type must be one of {', '.join(TYPES)}, not '{value}'.")
@@ -260,11 +265,12 @@ class Fts5Index:
         for e in entries:
             id_ = e["id"]
             sites = [(e["site"], e["site_name"]), *e["other_sites"]]
-            published = e["published"]
-            db.execute("INSERT INTO entry VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            published, polarities = e["published"], {t["polarity"] for t in e["themes"]}
+            db.execute("INSERT INTO entry VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (id_, e["type"], e["site"], published.year, published.isoformat(), e["strength"],
-                        e["status"], e["visibility"]))
+                        e["status"], e["visibility"], "enabler" in polarities, "barrier" in polarities))
             db.executemany("INSERT OR IGNORE INTO entry_site VALUES (?, ?)", [(slug, id_) for slug, _ in sites])
+            db.executemany("INSERT OR IGNORE INTO entry_theme VALUES (?, ?)", [(t["slug"], id_) for t in e["themes"]])
             db.executemany("INSERT OR IGNORE INTO tag VALUES (?, ?, ?)",
                            [(t["slug"], t["polarity"], id_) for t in e["themes"]])
             row = (id_, e["title"], e["summary"], plain_text(e["body"]), " ; ".join(name for _, name in sites),
@@ -285,7 +291,7 @@ class Fts5Index:
             match, exclude, where, args = translate(query)
             return self._search(match, exclude, where, args, public_only, page, page_size)
         except (QueryError, sqlite3.OperationalError) as exc:
-            return {"total": 0, "hits": [], "facets": {name: {} for name in FACET_SQL}, "error": str(exc)}
+            return {"total": 0, "hits": [], "facets": {name: {} for name in FACETS}, "error": str(exc)}
 
     def _search(self, match, exclude, where, args, public_only, page, page_size) -> dict:
         db = self.db
@@ -302,10 +308,22 @@ class Fts5Index:
             db.execute(f"INSERT INTO m SELECT e.id, -julianday(e.published) FROM entry e"
                        f" WHERE {' AND '.join(where)}", args)
         total = db.execute("SELECT count(*) FROM m").fetchone()[0]
-        facets = {name: dict(db.execute(sql).fetchall()) for name, sql in FACET_SQL.items()}
         ids = [r[0] for r in db.execute("SELECT id FROM m ORDER BY score, id LIMIT ? OFFSET ?",
                                         (page_size, (page - 1) * page_size))]
-        return {"total": total, "hits": self._hits(ids, match), "facets": facets}
+        return {"total": total, "hits": self._hits(ids, match), "facets": self._facets()}
+
+    def _facets(self) -> dict[str, dict]:
+        """Counts per facet value over the match set in m (an entry counts once per value it has)."""
+        facets: dict[str, dict] = {name: {} for name in FACETS}
+        for type_, year, strength, enabler, barrier, count in self.db.execute(ENTRY_FACETS_SQL):
+            pairs = [("type", type_), ("year", year), ("strength", strength)]
+            pairs += [("polarity", polarity) for polarity, has in (("enabler", enabler), ("barrier", barrier)) if has]
+            for name, value in pairs:
+                if value is not None:
+                    facets[name][value] = facets[name].get(value, 0) + count
+        facets["site"] = dict(self.db.execute(SITE_FACET_SQL).fetchall())
+        facets["theme"] = dict(self.db.execute(THEME_FACET_SQL).fetchall())
+        return facets
 
     def _hits(self, ids: list[int], match: str | None) -> list[dict]:
         """Titles and body snippets for ``ids``, in that order."""
@@ -313,9 +331,12 @@ class Fts5Index:
             return []
         marks = ",".join("?" * len(ids))
         if match:
+            # Prefix terms are costly to expand once per rowid lookup, so for those scan the matches
+            # once (+rowid stops SQLite handing the IN list to FTS5); snippets are made only for ids.
+            rowid = "+fts.rowid" if '"*' in match else "fts.rowid"
             rows = self.db.execute(
                 f"SELECT fts.rowid, fts.title, snippet(fts, 2, '<mark>', '</mark>', '…', 24) FROM fts"
-                f" WHERE fts MATCH ? AND fts.rowid IN ({marks})", [match, *ids])
+                f" WHERE fts MATCH ? AND {rowid} IN ({marks})", [match, *ids])
         else:
             rows = self.db.execute(f"SELECT id, title, summary FROM doc WHERE id IN ({marks})", ids)
         found = {id_: {"id": id_, "title": title, "snippet": snippet} for id_, title, snippet in rows}

@@ -12,6 +12,7 @@ millisecond, which is what lets every request reuse a searcher that is merely *r
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import pickle
@@ -19,11 +20,12 @@ import shutil
 import struct
 import threading
 import uuid
+import warnings
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.index import FileIndex, LockError
-from whoosh.reading import SegmentReader
+from whoosh.reading import ReaderClosed, SegmentReader
 from whoosh.searching import Searcher
 
 from kb.search.backend import IndexUnavailable
@@ -41,7 +43,7 @@ SMALL_SEGMENT_DOCS = 500
 SMALL_SEGMENTS_BEFORE_MERGE = 10
 # What Whoosh raises when files are missing, truncated or scrambled.
 READ_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, struct.error, pickle.UnpicklingError,
-               whoosh_index.IndexError, AttributeError, TypeError)
+               whoosh_index.IndexError, AttributeError, TypeError, ReaderClosed)
 
 REBUILD_HINT = "Run `flask --app kb kb reindex` to rebuild it."
 
@@ -52,7 +54,9 @@ def merge_small_segments(writer, segments):
     if len(small) < SMALL_SEGMENTS_BEFORE_MERGE:
         return segments
     for segment in small:
-        writer.add_reader(SegmentReader(writer.storage, writer.schema, segment))
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
     return [s for s in segments if s not in small]
 
 
@@ -73,16 +77,29 @@ class IndexStore:
 
     def open(self) -> FileIndex:
         """Open the live index. :raise IndexUnavailable: if it is missing or unreadable."""
+        return self._guarded(lambda path: whoosh_index.open_dir(str(path)))
+
+    def open_searcher(self) -> Searcher:
+        """A new searcher on the live index. :raise IndexUnavailable: if it is missing or unreadable."""
+        return self._guarded(lambda path: whoosh_index.open_dir(str(path)).searcher())
+
+    def _guarded(self, action):
         path = self.live_path()
         if path is None or not path.is_dir():
             raise IndexUnavailable(f"The search index has not been built yet. {REBUILD_HINT}")
-        try:
-            return whoosh_index.open_dir(str(path))
-        except whoosh_index.EmptyIndexError:
-            raise IndexUnavailable(f"The search index is empty or incomplete. {REBUILD_HINT}") from None
-        except READ_ERRORS as error:
-            log.error("search index at %s cannot be opened: %r", path, error)
-            raise IndexUnavailable(f"The search index cannot be read. {REBUILD_HINT}") from None
+        # Whoosh leaves a file open when it fails to parse it; it is closed when the failed
+        # attempt's traceback is freed, which is what the warning filter and collect are for.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                return action(path)
+            except whoosh_index.EmptyIndexError:
+                problem = f"The search index is empty or incomplete. {REBUILD_HINT}"
+            except READ_ERRORS as error:
+                log.error("search index at %s cannot be opened: %s", path, repr(error))
+                problem = f"The search index cannot be read. {REBUILD_HINT}"
+            gc.collect()
+        raise IndexUnavailable(problem)
 
     def create_if_missing(self) -> None:
         """Create an empty live index if there is none (a new installation)."""
@@ -120,10 +137,10 @@ class IndexStore:
 
 
 class SearcherPool:
-    """One searcher per thread, reused across requests and refreshed when the index changes.
+    """One searcher per thread, reused across requests and replaced when the index changes.
 
-    Opening a searcher per query costs tens of milliseconds; refreshing reuses every segment
-    that has not changed. A rebuild changes the ``current`` link, and the next search follows it.
+    A searcher is only replaced after a commit (or a rebuild, which changes the ``current``
+    link); every other request reuses it, at the cost of one directory listing to check.
     """
 
     def __init__(self, store: IndexStore):
@@ -131,6 +148,7 @@ class SearcherPool:
         self._local = threading.local()
         self._open: set[Searcher] = set()  # every thread's current searcher, so close() can reach them
         self._lock = threading.Lock()
+        self._epoch = 0  # bumped by close(): other threads' searchers are then closed too
 
     def get(self) -> Searcher:
         """A searcher on the latest committed state of the live index.
@@ -141,21 +159,23 @@ class SearcherPool:
         path = self._store.live_path()
         searcher: Searcher | None = getattr(local, "searcher", None)
         try:
-            if searcher is None or local.path != path:
+            if searcher is None or local.path != path or local.epoch != self._epoch:
                 self.discard()
-                searcher = self._store.open().searcher()
+                searcher = self._store.open_searcher()
             elif not searcher.up_to_date():
-                fresh = searcher.refresh()
-                with self._lock:
-                    self._open.discard(searcher)
-                searcher = fresh
+                # Whoosh 2.7.4's Searcher.refresh() keys reusable readers by generation but looks
+                # them up by segment id, so it never reuses one and leaves all but one unclosed.
+                # Reopening costs a few milliseconds with plain segment files, and the costly
+                # parts (per-segment bit sets and sort orders) are cached by segment id anyway.
+                self.discard()
+                searcher = self._store.open_searcher()
         except IndexUnavailable:
             raise
         except READ_ERRORS as error:
             self.discard()
-            log.error("search index cannot be read: %r", error)
+            log.error("search index cannot be read: %s", repr(error))
             raise IndexUnavailable(f"The search index cannot be read. {REBUILD_HINT}") from None
-        local.searcher, local.path = searcher, path
+        local.searcher, local.path, local.epoch = searcher, path, self._epoch
         with self._lock:
             self._open.add(searcher)
         return searcher
@@ -164,13 +184,14 @@ class SearcherPool:
         """Close this thread's searcher (after a read error, so the next search reopens)."""
         searcher = getattr(self._local, "searcher", None)
         self._local.searcher = None
-        if searcher is not None:
+        if searcher is not None and not searcher.is_closed:
             self._close(searcher)
 
     def close(self) -> None:
         """Close every thread's searcher (when the application shuts down, and between tests)."""
         with self._lock:
             searchers, self._open = list(self._open), set()
+            self._epoch += 1
         for searcher in searchers:
             self._close(searcher)
 

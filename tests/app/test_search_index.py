@@ -1,0 +1,255 @@
+"""The index agrees with the database: after every kind of save, after a crash between commit
+and index write, with several processes saving at once, during a rebuild, and when it is lost."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+from sqlalchemy import select
+
+from kb.config import PROJECT_ROOT
+from kb.extensions import db
+from kb.models import Entry, EntryStatus, Visibility
+from kb.search import backend, consistency
+from kb.search.backend import SearchRequest
+from kb.search.documents import ANYONE, MEMBERS
+from kb.services.entries import record_revision
+from tests.conftest import NOW
+from tests.factories import make_entry
+from tests.pages import get_page, main_text
+
+
+def _save(entry: Entry, **changes) -> None:
+    for name, value in changes.items():
+        setattr(entry, name, value)
+    record_revision(entry, author=None, now=NOW, summary="Edited in a test")
+    db.session.commit()
+
+
+def _finds(word: str, readers=(MEMBERS,)) -> set[int]:
+    hits = backend().search(SearchRequest(text=word, readers=readers, limit=100))
+    return {hit.id for hit in hits.hits}
+
+
+def _subprocess_env(app) -> dict[str, str]:
+    return {
+        **os.environ,
+        "KB_INSTANCE_PATH": str(app.instance_path),
+        "KB_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "KB_SECRET_KEY": "test-secret",
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+
+
+def test_check_finds_nothing_after_create_edit_publish_unpublish_delete(content_app):
+    entry = make_entry(title="Quokka pathway", status="draft")
+    assert consistency.check(backend()) == []
+    assert _finds("quokka") == set()
+
+    _save(entry, status=EntryStatus.PUBLISHED)
+    assert consistency.check(backend()) == [] and _finds("quokka") == {entry.id}
+
+    _save(entry, title="Wombat pathway")
+    assert consistency.check(backend()) == []
+    assert _finds("quokka") == set() and _finds("wombat") == {entry.id}
+
+    _save(entry, visibility=Visibility.NETWORK)
+    assert consistency.check(backend()) == []
+    assert _finds("wombat", readers=(ANYONE,)) == set() and _finds("wombat") == {entry.id}
+
+    _save(entry, status=EntryStatus.DRAFT)
+    assert consistency.check(backend()) == [] and _finds("wombat") == set()
+
+    db.session.delete(entry)
+    db.session.commit()
+    assert consistency.check(backend()) == [] and _finds("wombat") == set()
+
+
+def test_check_stays_clean_through_a_random_sequence_of_saves(content_app):
+    rng = random.Random(2013)
+    entries = list(db.session.scalars(select(Entry).order_by(Entry.id)))
+    for step in range(40):
+        action = rng.choice(["edit", "status", "visibility", "create", "delete"])
+        if action == "create" or not entries:
+            entries.append(make_entry(status=rng.choice(["draft", "published"])))
+        elif action == "delete":
+            db.session.delete(entries.pop(rng.randrange(len(entries))))
+            db.session.commit()
+        else:
+            entry = rng.choice(entries)
+            if action == "edit":
+                _save(entry, title=f"Edited title number {step}")
+            elif action == "status":
+                _save(entry, status=rng.choice(list(EntryStatus)))
+            else:
+                _save(entry, visibility=rng.choice(list(Visibility)))
+        assert consistency.check(backend()) == [], f"after step {step} ({action})"
+
+
+def test_a_rolled_back_change_never_reaches_the_index(content_app):
+    entry = db.session.scalar(select(Entry).where(Entry.status == EntryStatus.PUBLISHED))
+    entry.title = "Platypus partnership"
+    db.session.flush()
+    db.session.rollback()
+    assert _finds("platypus") == set()
+    assert consistency.check(backend()) == []
+
+
+def test_a_changed_site_name_reindexes_its_entries(content_app):
+    entry = db.session.scalar(select(Entry).where(Entry.status == EntryStatus.PUBLISHED, Entry.site_id.is_not(None)))
+    entry.site.name = "Narwhal Borough"
+    db.session.commit()
+    assert entry.id in _finds("narwhal")
+
+
+_KILL_MID_SAVE = textwrap.dedent(
+    """
+    import os, signal, sys
+    from sqlalchemy import select
+    from kb import create_app
+    from kb.extensions import db
+    from kb.models import Entry
+    from kb.search.whoosh_backend import WhooshBackend
+    from kb.services.entries import record_revision
+    from datetime import datetime, timezone
+
+    def die_before_writing(self, ids, load):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    WhooshBackend.apply = die_before_writing
+    app = create_app()
+    with app.app_context():
+        entry = db.session.scalar(select(Entry).where(Entry.slug == sys.argv[1]))
+        entry.title = "Axolotl discharge service"
+        record_revision(entry, author=None, now=datetime.now(timezone.utc), summary="Saved, then killed")
+        db.session.commit()
+    """
+)
+
+
+def test_killing_the_process_between_commit_and_index_write_is_found_and_repaired(content_app):
+    entry = db.session.scalar(select(Entry).where(Entry.status == EntryStatus.PUBLISHED, Entry.visibility == Visibility.PUBLIC))
+    old_version = entry.version
+    done = subprocess.run(
+        [sys.executable, "-c", _KILL_MID_SAVE, entry.slug], env=_subprocess_env(content_app), capture_output=True, timeout=120
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()
+    db.session.expire_all()
+    assert db.session.get(Entry, entry.id).version == old_version + 1  # the commit happened
+    assert _finds("axolotl") == set()  # the index write did not
+
+    runner = content_app.test_cli_runner()
+    checked = runner.invoke(args=["kb", "index", "check"])
+    assert checked.exit_code == 1
+    assert f"entry {entry.id}: out of date in the index" in checked.output
+
+    repaired = runner.invoke(args=["kb", "index", "check", "--repair"])
+    assert repaired.exit_code == 0, repaired.output
+    assert "Repaired 1 entries; 0 disagreement(s) left." in repaired.output
+    assert runner.invoke(args=["kb", "index", "check"]).exit_code == 0
+    assert _finds("axolotl") == {entry.id}
+
+
+_SAVE_MANY = textwrap.dedent(
+    """
+    import sys
+    from sqlalchemy import select
+    from kb import create_app
+    from kb.extensions import db
+    from kb.models import Entry
+    from kb.services.entries import record_revision
+    from datetime import datetime, timezone
+
+    app = create_app()
+    with app.app_context():
+        for round_ in range(4):
+            for slug in sys.argv[2:]:
+                entry = db.session.scalar(select(Entry).where(Entry.slug == slug))
+                entry.title = f"Worker {sys.argv[1]} round {round_} saved this"
+                record_revision(entry, author=None, now=datetime.now(timezone.utc), summary="concurrent")
+                db.session.commit()
+    """
+)
+
+
+def test_several_processes_saving_at_once_lose_no_index_update(content_app):
+    slugs = list(db.session.scalars(select(Entry.slug).order_by(Entry.id).limit(9)))
+    shared = slugs[0]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _SAVE_MANY, str(n), shared, *slugs[1 + 2 * n: 3 + 2 * n]],
+            env=_subprocess_env(content_app),
+            stderr=subprocess.PIPE,
+        )
+        for n in range(4)
+    ]
+    for worker in workers:
+        assert worker.wait(timeout=300) == 0, worker.stderr.read().decode()
+        worker.stderr.close()
+    db.session.expire_all()
+    assert consistency.check(backend()) == []
+    shared_entry = db.session.scalar(select(Entry).where(Entry.slug == shared))
+    stored = backend().search(SearchRequest(text=f'"{shared_entry.title}"', readers=(MEMBERS,) , limit=50))
+    assert shared_entry.id in {hit.id for hit in stored.hits}
+
+
+def test_reindex_swaps_in_a_fresh_index_while_searches_keep_working(content_app):
+    expected = backend().search(SearchRequest(text="care", readers=(ANYONE,))).total
+    old_generation = backend().store.live_path()
+    errors, totals, stop = [], [], threading.Event()
+
+    def keep_searching():
+        with content_app.app_context():
+            while not stop.is_set():
+                try:
+                    totals.append(backend().search(SearchRequest(text="care", readers=(ANYONE,))).total)
+                except Exception as error:  # noqa: BLE001 - any failure is what the test looks for
+                    errors.append(error)
+
+    searcher_thread = threading.Thread(target=keep_searching)
+    searcher_thread.start()
+    try:
+        result = content_app.test_cli_runner().invoke(args=["kb", "reindex"])
+    finally:
+        stop.set()
+        searcher_thread.join()
+    assert result.exit_code == 0, result.output
+    assert "Indexed 51 entries" in result.output
+    assert errors == [] and totals and set(totals) == {expected}
+    assert backend().store.live_path() != old_generation and not old_generation.exists()
+    assert consistency.check(backend()) == []
+
+
+def _break_index(app, how: str) -> None:
+    live = backend().store.live_path()
+    backend().close()
+    if how == "missing":
+        os.unlink(Path(app.config["KB_INDEX_DIR"]) / "current")
+    else:
+        for path in live.iterdir():
+            path.write_bytes(b"\x00garbage\xff" * 7)
+
+
+def test_a_missing_or_corrupt_index_gives_a_clear_message_and_simple_results_until_rebuilt(content_app):
+    client = content_app.test_client()
+    for how in ("missing", "corrupt"):
+        _break_index(content_app, how)
+        response = client.get("/search?q=care")
+        assert response.status_code == 200
+        page = get_page(client, "/search?q=care")
+        assert "Full search is not available right now" in main_text(page)
+        assert page.find(id="results") is not None  # simpler results are still shown
+        entry_page = client.get("/entries/" + db.session.scalar(select(Entry.slug).where(Entry.visibility == Visibility.PUBLIC, Entry.status == EntryStatus.PUBLISHED)))
+        assert entry_page.status_code == 200
+        check = content_app.test_cli_runner().invoke(args=["kb", "index", "check"])
+        assert check.exit_code == 1 and "reindex" in check.output
+        rebuilt = content_app.test_cli_runner().invoke(args=["kb", "index", "check", "--repair"])
+        assert rebuilt.exit_code == 0 and "Rebuilt the search index with 51 entries" in rebuilt.output
+        assert "Full search is not available" not in main_text(get_page(client, "/search?q=care"))
