@@ -142,5 +142,6 @@ def render(text: str, internal_hosts: frozenset[str] = frozenset()) -> str:
 
 def to_plain_text(text: str) -> str:
     """Return the words of a Markdown document with all markup removed (for search and summaries)."""
-    fragment = nh3.clean(render(text), tags=set(), clean_content_tags={"script", "style"})
+    # No tags survive, so one cleaning pass is enough: the result is text, escaped wherever shown.
+    fragment = nh3.clean(_converter().convert(text or ""), tags=set(), clean_content_tags={"script", "style"})
     return _WHITESPACE.sub(" ", html.unescape(fragment)).strip()

@@ -67,7 +67,7 @@ class Glossary:
 
     items: tuple[GlossaryItem, ...]
     _by_key: dict[tuple[str, ...], int]
-    _longest: int
+    _longest: int  # most typed words in any form (stop words included), the matching window
 
     @classmethod
     def build(cls, items: Iterable[GlossaryItem], analyse: Callable[[str], list[str]]) -> Glossary:
@@ -85,7 +85,8 @@ class Glossary:
                 if by_key.get(key, number) != number:
                     raise GlossaryError(f"'{form}' (under {item.term}) is also a form of {items[by_key[key]].term}")
                 by_key[key] = number
-        return cls(items, by_key, max((len(k) for k in by_key), default=0))
+        longest = max((len(form.split()) for item in items for form in item.forms), default=0)
+        return cls(items, by_key, longest)
 
     def expand(self, tokens: list[Token], analyse: Callable[[str], list[str]]) -> list[Token]:
         """Replace each glossary form in ``tokens`` with a bracketed OR of all its forms.

@@ -72,7 +72,8 @@ def extract_fields(text: str, names: frozenset[str]) -> tuple[str, list[tuple[st
             found.append((match.group(1).lower(), match.group(2)))
         else:
             kept.append(token)
-    return join(kept), found
+    # Text without fields comes back exactly as typed.
+    return (join(kept) if found else text), found
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,8 @@ def tidy(text: str) -> Tidied:
     """
     notices: list[str] = []
     tokens = []
+    if text.count('"') % 2:
+        notices.append("Your quotes did not pair up, so we closed the last quotation mark at the end of your search.")
     for token in tokenize(text):
         if token.kind == "word":
             token = _tidy_word(token, notices)
@@ -124,7 +127,7 @@ def _tidy_word(token: Token, notices: list[str]) -> Token | None:
                 "so we searched without it."
             )
         text = stripped
-    words = " ".join(_WORD_CHARS.findall(text))
+    words = " ".join(w.lower() if w in OPERATORS else w for w in _WORD_CHARS.findall(text))
     return Token("word", words) if words else None
 
 
@@ -149,8 +152,16 @@ def _balance_brackets(tokens: list[Token], notices: list[str]) -> list[Token]:
         unmatched = True
     if unmatched:
         notices.append("Your brackets did not pair up, so we ignored the ones without a partner.")
-    kept = [t for i, t in enumerate(kept) if not (t.kind == "open" and i + 1 < len(kept) and kept[i + 1].kind == "close")]
-    return [t for i, t in enumerate(kept) if not (t.kind == "close" and i > 0 and kept[i - 1].kind == "open")]
+    # Empty pairs, "()" and "(())", hold nothing to search for.
+    emptied = True
+    while emptied:
+        emptied = False
+        for i in range(len(kept) - 1):
+            if kept[i].kind == "open" and kept[i + 1].kind == "close":
+                del kept[i:i + 2]
+                emptied = True
+                break
+    return kept
 
 
 def _drop_dangling_operators(tokens: list[Token], notices: list[str]) -> list[Token]:

@@ -16,10 +16,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 from whoosh import fields, formats
-from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StopFilter
-from whoosh.lang.porter import stem
+import re
+
+from whoosh.analysis import STOP_WORDS, Filter, LowercaseFilter, RegexTokenizer, SpaceSeparatedTokenizer, StopFilter
+from whoosh.lang.porter2 import stem
 
 TOKEN_PATTERN = r"\w+(?:&\w+)*"
+_WORD = re.compile(TOKEN_PATTERN)
 
 TEXT_FIELDS = ("title", "summary", "body", "about")
 FIELD_BOOSTS = {"title": 4.0, "summary": 2.0, "body": 1.0, "about": 1.5}
@@ -27,18 +30,35 @@ FACET_FIELDS = ("type", "sites", "themes", "tags", "polarities", "year", "streng
 
 
 def text_analyzer():
-    """Tokenise on words (keeping ``A&E``), lower-case, drop stop words, stem (Porter)."""
+    """Tokenise on words (keeping ``A&E``), lower-case, drop stop words, stem (Porter2)."""
     return RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | StopFilter(minsize=2) | WordStemFilter()
 
 
 def word_analyzer():
-    """Words as typed, lower-cased and unstemmed: the vocabulary for prefixes and spelling."""
-    return RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | StopFilter(minsize=2)
+    """Words as typed, lower-cased and unstemmed: the vocabulary for prefixes and spelling.
+
+    Documents give this field their distinct words already lower-cased (see :func:`vocabulary`),
+    so it only splits on spaces; running the full analyzer over the body a second time would
+    double the cost of indexing.
+    """
+    return SpaceSeparatedTokenizer()
+
+
+def vocabulary(*texts: str) -> str:
+    """The distinct lower-case words of ``texts`` (at least two characters), space-separated."""
+    words = set()
+    for text in texts:
+        words.update(_WORD.findall(text.lower()))
+    return " ".join(sorted(w for w in words if len(w) > 1 and w not in STOP_WORDS))
 
 
 @lru_cache(maxsize=200_000)
 def stem_word(word: str) -> str:
-    """The indexed form of one lower-case word: Porter's stem, but ``a&e`` stays ``a&e``."""
+    """The indexed form of one lower-case word: its Porter2 stem, but ``a&e`` stays ``a&e``.
+
+    Porter2, because Whoosh's original Porter stemmer skips two of Porter's rules (it uses
+    ``re.match`` where ``re.search`` is meant), so "integrating" and "integration" differ.
+    """
     return word if "&" in word else stem(word)
 
 

@@ -8,20 +8,29 @@ slowest part of a naive search page. Everything is escaped; ``<mark>`` is the on
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
 from kb.search.schema import TOKEN_PATTERN, stem_word
 
 _WORD = re.compile(TOKEN_PATTERN)
-SNIPPET_WORDS = 36
+SNIPPET_CHARS = 240
 MAX_MATCHES = 200  # enough to find a good window; bounds the work on very repetitive text
+
+
+@lru_cache(maxsize=1024)
+def _candidates(terms: frozenset[str]) -> re.Pattern:
+    # A Porter stem is the start of its words, except that a final "y" becomes "i" ("happy" ->
+    # "happi"). Finding words that start with a stem is a C-speed scan; only those are stemmed.
+    alternatives = sorted((re.escape(t[:-1]) + "[iy]" if t.endswith("i") else re.escape(t) for t in terms), key=len, reverse=True)
+    return re.compile(r"(?<![\w&])(?:" + "|".join(alternatives) + r")(?:\w|&\w)*", re.IGNORECASE)
 
 
 def _matches(text: str, terms: frozenset[str]) -> list[re.Match]:
     if not terms:
         return []
-    return [m for m in _WORD.finditer(text) if stem_word(m.group().lower()) in terms]
+    return [m for m in _candidates(terms).finditer(text) if stem_word(m.group().lower()) in terms]
 
 
 def _mark(text: str, matches: list[re.Match], start: int, end: int) -> Markup:
@@ -41,27 +50,32 @@ def highlight(text: str, terms: frozenset[str]) -> Markup:
     return _mark(text, _matches(text, terms), 0, len(text))
 
 
-def snippet(text: str, terms: frozenset[str], words: int = SNIPPET_WORDS) -> Markup | None:
-    """About ``words`` words of ``text`` around its densest cluster of matches, or ``None``.
+def snippet(text: str, terms: frozenset[str], length: int = SNIPPET_CHARS) -> Markup | None:
+    """About ``length`` characters of ``text`` around its densest cluster of matches, or ``None``.
 
     The window chosen holds the most *different* query terms, then the most matches, so a
-    snippet shows why the entry matched rather than one word repeated.
+    snippet shows why the entry matched rather than one word repeated. Windows are measured in
+    characters and widened to whole words, so only the matches themselves are ever examined.
     """
     matches = _matches(text, terms)[:MAX_MATCHES]
     if not matches:
         return None
-    tokens = [m for m in _WORD.finditer(text)]
-    index_of = {m.start(): i for i, m in enumerate(tokens)}
-    positions = [index_of[m.start()] for m in matches]
     best, best_score = 0, (-1, -1)
-    for i, first in enumerate(positions):
-        inside = [matches[j] for j in range(i, min(len(positions), i + words)) if positions[j] < first + words]
+    for i, first in enumerate(matches):
+        inside = [m for m in matches[i:i + 40] if m.end() <= first.start() + length]
         score = (len({stem_word(m.group().lower()) for m in inside}), len(inside))
         if score > best_score:
             best, best_score = i, score
-    first_token = max(0, positions[best] - words // 4)
-    last_token = min(len(tokens) - 1, first_token + words - 1)
-    start, end = tokens[first_token].start(), tokens[last_token].end()
+    start = max(0, matches[best].start() - length // 5)
+    if start:
+        space = text.find(" ", start)
+        start = space + 1 if 0 <= space < matches[best].start() else matches[best].start()
+    end = min(len(text), start + length)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > matches[best].end() else end
+    if not _WORD.search(text, end):
+        end = len(text)  # only punctuation is left: show it rather than "…"
     marked = _mark(text, matches, start, end)
     prefix = Markup("… ") if start > 0 else Markup("")
     suffix = Markup(" …") if end < len(text.rstrip()) else Markup("")

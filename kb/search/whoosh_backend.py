@@ -20,7 +20,7 @@ from kb.search import docsets, spelling
 from kb.search.backend import FACETS, Hit, IndexUnavailable, SearchHits, SearchRequest
 from kb.search.documents import IndexDocument
 from kb.search.glossary import Glossary
-from kb.search.schema import TEXT_FIELDS
+from kb.search.schema import TEXT_FIELDS, vocabulary
 from kb.search.snippets import highlight, snippet
 from kb.search.whoosh_index import READ_ERRORS, REBUILD_HINT, IndexStore, LockError, SearcherPool, merge_small_segments
 from kb.search.whoosh_query import CompiledQuery, compile_query, stems_of
@@ -226,7 +226,7 @@ def whoosh_fields(document: IndexDocument) -> dict:
         "summary": document.summary,
         "body": document.body,
         "about": document.about,
-        "spell": " ".join((document.title, document.summary, document.body, document.about)),
+        "spell": vocabulary(document.title, document.summary, document.body, document.about),
         "type": document.type,
         "sites": " ".join(document.sites),
         "themes": " ".join(document.themes),
@@ -448,7 +448,8 @@ class _Search:
                 everything |= bits << offset
             if not everything:
                 return []
-            results = self.searcher.search(compiled.query, limit=wanted, filter=docsets.Membership(everything), terms=False)
+            scoring = _scoring_query(compiled.query)
+            results = self.searcher.search(scoring, limit=wanted, filter=docsets.Membership(everything), terms=False)
             docnums = [hit.docnum for hit in results][request.offset:]
         else:
             docnums = self._sorted(hits, sort, wanted)[request.offset:]
@@ -503,6 +504,28 @@ class _Search:
         masks = self.filter_masks()
         found = sum((m & self.all_filters(masks, i)).bit_count() for i, m in enumerate(self.match(better)))
         return respelled if found > total else None
+
+
+def _scoring_query(node: wq.Query) -> wq.Query:
+    """The query used only to *rank* hits that are already known to match.
+
+    Phrases score as their words (positions were checked when matching; reading them again for
+    every candidate is the slowest thing Whoosh does) and NOT branches, which add no score, are
+    dropped.
+    """
+    if isinstance(node, wq.Phrase):
+        return wq.And([wq.Term(node.fieldname, word, boost=node.boost) for word in node.words])
+    if isinstance(node, (wq.AndNot, wq.AndMaybe)):
+        return _scoring_query(node.a)
+    if isinstance(node, (wq.And, wq.Or)):
+        children = [_scoring_query(c) for c in node.subqueries if not isinstance(c, wq.Not)]
+        children = [c for c in children if c is not wq.NullQuery]
+        if not children:
+            return wq.NullQuery
+        return type(node)(children, boost=node.boost)
+    if isinstance(node, wq.Not):
+        return wq.NullQuery
+    return node
 
 
 def _is_all_words(compiled: CompiledQuery) -> bool:
