@@ -46,6 +46,7 @@ def server(db_templates, tmp_path_factory):
     folder = tmp_path_factory.mktemp("server")
     database = folder / "kb.sqlite3"
     shutil.copy(db_templates["content"], database)
+    shutil.copytree(db_templates["content-index"], folder / "index", symlinks=True)
     port = _free_port()
     env = {
         **os.environ,

@@ -35,6 +35,9 @@ def test_home_to_theme_to_entry(page, server):
         "/themes/information-governance",
         "/search",
         "/search?type=evidence&polarity=barrier",
+        "/search?q=care+navigator",
+        "/search?q=teleheatlh",
+        "/glossary",
         "/entries/does-not-exist",
         "/search?page=abc",
     ],
@@ -60,20 +63,25 @@ def test_nhs_styles_scripts_and_icons_load(page, server):
     assert "js-enabled" in page.locator("body").get_attribute("class")
 
 
-def test_filtering_works_without_javascript(page_without_js, server):
+def test_facets_and_typed_filters_work_without_javascript(page_without_js, server):
     page = page_without_js
     page.goto(server + "/search")
-    page.select_option("#filter-type", "evidence")
-    page.select_option("#filter-polarity", "barrier")
-    page.get_by_role("button", name="Apply filters").click()
+    page.locator("#facet-type").get_by_role("link", name="Evaluation evidence").click()
+    page.locator("#facet-polarity").get_by_role("link", name="Barrier").click()
     assert "type=evidence" in page.url and "polarity=barrier" in page.url
     assert "Type: Evaluation evidence" in page.locator("#active-filters").inner_text()
     cards = page.locator("main li.nhsuk-card")
     assert cards.count() >= 1
     for i in range(cards.count()):
         assert "Evaluation evidence" in cards.nth(i).inner_text()
-    page.get_by_role("link", name="remove type filter").click()
+    page.get_by_role("link", name="remove type filter").first.click()
     assert "type=" not in page.url and "polarity=barrier" in page.url
+
+    page.fill("#search-q", "site:sheffield budget")
+    page.locator("form.kb-search-form button[type=submit]").click()
+    assert "site=sheffield" in page.url and "q=budget" in page.url
+    assert "Site: Sheffield" in page.locator("#active-filters").inner_text()
+    assert page.locator("main li.nhsuk-card mark").count() >= 1
 
 
 def test_header_search_without_javascript(page_without_js, server):
