@@ -14,6 +14,7 @@ import time
 from typing import Callable, Iterable, Mapping
 
 from whoosh import query as wq
+from whoosh.collectors import FilterCollector, TimeLimit, TopCollector
 from whoosh.searching import Searcher
 
 from kb.search import docsets, spelling
@@ -360,7 +361,7 @@ class _Search:
             if index < len(candidate_bytes) and candidate_bytes[index] >> (doc & 7) & 1:
                 found[index] |= 1 << (doc & 7)
             steps += 1
-            if steps & 1023 == 0 and time.monotonic() > self.deadline:
+            if steps & 1023 == 1 and time.monotonic() > self.deadline:
                 raise _TimeUp
             matcher.next()
         return int.from_bytes(found, "little")
@@ -448,12 +449,22 @@ class _Search:
                 everything |= bits << offset
             if not everything:
                 return []
-            scoring = _scoring_query(compiled.query)
-            results = self.searcher.search(scoring, limit=wanted, filter=docsets.Membership(everything), terms=False)
-            docnums = [hit.docnum for hit in results][request.offset:]
+            docnums = self._ranked(_scoring_query(compiled.query), everything, wanted)[request.offset:]
         else:
             docnums = self._sorted(hits, sort, wanted)[request.offset:]
         return [self._hit(docnum, compiled.highlight) for docnum in docnums]
+
+    def _ranked(self, scoring: wq.Query, hits: int, wanted: int) -> list[int]:
+        """The ``wanted`` best-scoring global document numbers among ``hits``, within the time left.
+
+        If time runs out, the best found so far are returned and the search is marked partial.
+        """
+        collector = _BoundedFilter(TopCollector(wanted), docsets.Membership(hits), self.deadline)
+        try:
+            self.searcher.search_with_collector(scoring, collector)
+        except TimeLimit:
+            self.partial = True
+        return [hit.docnum for hit in collector.results()]
 
     def _sorted(self, hits: list[int], sort: str, wanted: int) -> list[int]:
         runs = []
@@ -504,6 +515,26 @@ class _Search:
         masks = self.filter_masks()
         found = sum((m & self.all_filters(masks, i)).bit_count() for i, m in enumerate(self.match(better)))
         return respelled if found > total else None
+
+
+class _BoundedFilter(FilterCollector):
+    """Collect only documents in ``allow``, and stop with :class:`TimeLimit` at ``deadline``.
+
+    Whoosh's own TimeLimitCollector skips the filter of a FilterCollector inside it, and uses an
+    alarm signal that worker threads cannot receive; checking the clock every 256 matches is enough.
+    """
+
+    def __init__(self, child, allow, deadline: float):
+        super().__init__(child, allow=allow)
+        self.deadline = deadline
+
+    def collect_matches(self) -> None:
+        child, allow, offset = self.child, self._allow, self.offset
+        for steps, doc in enumerate(child.matches(), start=1):
+            if offset + doc in allow:
+                child.collect(doc)
+            if steps & 255 == 1 and time.monotonic() > self.deadline:
+                raise TimeLimit
 
 
 def _scoring_query(node: wq.Query) -> wq.Query:

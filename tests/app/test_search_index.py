@@ -253,3 +253,14 @@ def test_a_missing_or_corrupt_index_gives_a_clear_message_and_simple_results_unt
         rebuilt = content_app.test_cli_runner().invoke(args=["kb", "index", "check", "--repair"])
         assert rebuilt.exit_code == 0 and "Rebuilt the search index with 51 entries" in rebuilt.output
         assert "Full search is not available" not in main_text(get_page(client, "/search?q=care"))
+
+
+def test_a_search_that_runs_out_of_time_shows_partial_results_labelled_as_such(content_app):
+    content_app.config["KB_SEARCH_SECONDS"] = 0.0
+    client = content_app.test_client()
+    response = client.get('/search?q="pooled budget"')
+    assert response.status_code == 200
+    page = get_page(client, '/search?q="pooled budget"')
+    assert "Partial results" in main_text(page) and "took too long" in main_text(page)
+    content_app.config["KB_SEARCH_SECONDS"] = 2.0
+    assert "Partial results" not in main_text(get_page(client, '/search?q="pooled budget"'))
