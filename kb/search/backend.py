@@ -68,7 +68,6 @@ class SearchHits:
     notices: list[str] = field(default_factory=list)
     partial: bool = False
     suggestion: str | None = None
-    fallback_to_any: bool = False
 
 
 class SearchBackend(Protocol):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from kb.extensions import db
 from kb.models import Entry
-from kb.search.backend import IndexUnavailable, SearchBackend
+from kb.search.backend import SearchBackend
 from kb.search.documents import stamp_for
 from kb.search.indexing import all_documents, load_documents
 
@@ -76,5 +76,3 @@ def rebuild(
     indexed = backend.rebuild(progress(all_documents(), count))
     return indexed, repair(backend, check(backend))
 
-
-__all__ = ["Disagreement", "check", "repair", "rebuild", "IndexUnavailable"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from itertools import chain
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from flask import current_app, has_app_context
 from sqlalchemy import event, inspect, or_, select
@@ -111,7 +111,3 @@ def register_session_hooks(session_class: type[Session]) -> None:
     event.listen(session_class, "after_rollback", _discard)
     _registered = True
 
-
-def pending_ids(session: Session) -> Iterable[int]:
-    """Entry ids waiting for the next commit (for tests and diagnostics)."""
-    return frozenset(session.info.get(PENDING, ()))

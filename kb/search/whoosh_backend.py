@@ -21,7 +21,7 @@ from kb.search import docsets, spelling
 from kb.search.backend import FACETS, Hit, IndexUnavailable, SearchHits, SearchRequest
 from kb.search.documents import IndexDocument
 from kb.search.glossary import Glossary
-from kb.search.schema import TEXT_FIELDS, vocabulary
+from kb.search.schema import vocabulary
 from kb.search.snippets import highlight, snippet
 from kb.search.whoosh_index import READ_ERRORS, REBUILD_HINT, IndexStore, LockError, SearcherPool, merge_small_segments
 from kb.search.whoosh_query import CompiledQuery, compile_query, stems_of
@@ -271,12 +271,11 @@ class _Search:
         compiled = self.compile(request.text)
         notices = list(compiled.notices)
         matches = self.match(compiled)
-        fallback = False
         if compiled.query is not None and not any(matches) and _is_all_words(compiled):
             any_words = self.compile(request.text, any_word=True)
             any_matches = self.match(any_words)
             if any(any_matches):
-                compiled, matches, fallback = any_words, any_matches, True
+                compiled, matches = any_words, any_matches
                 notices.append("No entry has all of your words, so these entries have some of them.")
         filters = self.filter_masks()
         hits = [m & self.all_filters(filters, i) for i, m in enumerate(matches)]
@@ -288,7 +287,7 @@ class _Search:
             suggestion = self.suggest(compiled, total)
         if self.partial:
             notices.append("This search took too long, so these are the results found so far. Try fewer or more specific words.")
-        return SearchHits(total, page, facets, notices, self.partial, suggestion, fallback)
+        return SearchHits(total, page, facets, notices, self.partial, suggestion)
 
     # --- matching -----------------------------------------------------------------------
 
@@ -410,8 +409,9 @@ class _Search:
         theme, polarity = chosen.get("theme"), chosen.get("polarity")
         for i, (leaf, _) in enumerate(self.leaves):
             for name in FACETS:
-                # Theme and polarity filter one tag together, so each facet keeps the other.
-                base = matches[i] & self.all_filters(masks, i, leave_out=(name,) if name not in ("theme", "polarity") or not (theme and polarity) else ("theme", "polarity"))
+                # Theme and polarity chosen together filter one tag, so each facet drops both.
+                own = ("theme", "polarity") if theme and polarity and name in ("theme", "polarity") else (name,)
+                base = matches[i] & self.all_filters(masks, i, leave_out=own)
                 if not base:
                     continue
                 bucket = counts[name]

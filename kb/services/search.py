@@ -24,7 +24,7 @@ from kb.search.documents import ANYONE, MEMBERS
 from kb.services import browse
 from kb.services.entries import ENTRY_LOAD_OPTIONS
 from kb.services.errors import BadRequest, NotFound
-from kb.services.filters import SORTS, Filters
+from kb.services.filters import Filters
 from kb.services.permissions import can_view_entry, is_member
 
 FACET_LABELS = {
@@ -215,5 +215,3 @@ def _fallback(filters: Filters, user: Any, page_size: int, problem: str) -> Sear
         theme=result.theme,
     )
 
-
-__all__ = ["SORTS", "SearchPage", "search", "similar_entries", "readers_of"]
