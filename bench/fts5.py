@@ -273,7 +273,8 @@ class Fts5Index:
             db.executemany("INSERT OR IGNORE INTO entry_theme VALUES (?, ?)", [(t["slug"], id_) for t in e["themes"]])
             db.executemany("INSERT OR IGNORE INTO tag VALUES (?, ?, ?)",
                            [(t["slug"], t["polarity"], id_) for t in e["themes"]])
-            row = (id_, e["title"], e["summary"], plain_text(e["body"]), " ; ".join(name for _, name in sites),
+            text = e["body_text"] if "body_text" in e else plain_text(e["body"])  # as saved, when given
+            row = (id_, e["title"], e["summary"], text, " ; ".join(name for _, name in sites),
                    " ; ".join(f"{t['name']}: {t['note']}" for t in e["themes"]), " ; ".join(e["outcomes"]))
             db.execute("INSERT INTO doc VALUES (?, ?, ?, ?, ?, ?, ?)", row)
             db.execute("INSERT INTO fts (rowid, title, summary, body, sites, themes, outcomes)"

@@ -64,28 +64,56 @@ class Membership(DocIdSet):
 
 
 class LruCache:
-    """A small thread-safe least-recently-used cache for bit sets and per-segment tables."""
+    """A thread-safe least-recently-used cache holding at most ``capacity`` bytes (roughly).
+
+    Values are bit sets, NumPy-backed postings and per-segment tables; :func:`size_of` weighs them.
+    """
 
     def __init__(self, capacity: int):
         self._capacity = capacity
-        self._items: OrderedDict[Hashable, object] = OrderedDict()
+        self._items: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
+        self._size = 0
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, build):
         """Return the cached value for ``key``, building and storing it with ``build()`` if absent."""
         with self._lock:
-            if key in self._items:
+            found = self._items.get(key)
+            if found is not None:
                 self._items.move_to_end(key)
-                return self._items[key]
+                return found[0]
         value = build()
+        size = size_of(value)
         with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._capacity:
-                self._items.popitem(last=False)
+            previous = self._items.pop(key, None)
+            if previous is not None:
+                self._size -= previous[1]
+            self._items[key] = (value, size)
+            self._size += size
+            while self._size > self._capacity and len(self._items) > 1:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._size -= dropped
         return value
 
     def clear(self) -> None:
         """Forget everything (after the index is rebuilt)."""
         with self._lock:
             self._items.clear()
+            self._size = 0
+
+    @property
+    def size(self) -> int:
+        """Bytes held, as weighed by :func:`size_of`."""
+        return self._size
+
+
+def size_of(value: object) -> int:
+    """Roughly how many bytes ``value`` keeps alive (exact enough to bound a cache)."""
+    if isinstance(value, int):
+        return 32 + (value.bit_length() >> 3)
+    nbytes = getattr(value, "nbytes", None)
+    if isinstance(nbytes, int):
+        return nbytes
+    if isinstance(value, (list, tuple)):
+        return 64 + 8 * len(value) + sum(size_of(v) for v in value[:1]) * len(value)
+    return 256

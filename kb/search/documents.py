@@ -72,7 +72,7 @@ def document_for(entry: Entry) -> IndexDocument:
         stamp=stamp_for(entry.version, status, visibility),
         title=entry.title,
         summary=entry.summary,
-        body=to_plain_text(entry.body),
+        body=entry.body_text if entry.body_text is not None else to_plain_text(entry.body),
         about=" \n".join(about),
         type=entry.type.value,
         sites=tuple(site.slug for site in sites),

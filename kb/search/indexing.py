@@ -16,7 +16,7 @@ from typing import Iterator
 
 from flask import current_app, has_app_context
 from sqlalchemy import event, inspect, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload, undefer
 
 from kb.extensions import db
 from kb.models import Entry, Outcome, Site, Theme, ThemeTag
@@ -29,6 +29,8 @@ PENDING = "kb.search.pending"
 CHUNK = 500
 
 DOCUMENT_LOAD_OPTIONS = (
+    undefer(Entry.body_text),
+    defer(Entry.body),  # only read for entries whose plain text has not been derived yet
     selectinload(Entry.site),
     selectinload(Entry.other_sites),
     selectinload(Entry.theme_tags).selectinload(ThemeTag.theme),

@@ -8,16 +8,21 @@ Design choices, each measured (see docs/benchmarks.md):
   measures sit in ``about``;
 * ``body`` stores the plain text so snippets come from the index, not from re-rendering Markdown;
 * ``spell`` holds unstemmed words (presence only) for prefix expansion and "Did you mean";
-* filter and facet values are untokenised keywords, counted from cached per-value doc sets.
+* filter and facet values are untokenised keywords, counted from cached per-value doc sets;
+* text fields store positions as plain arrays of 32-bit integers (:class:`ArrayPositions`) so
+  phrase checks can read a term's positions for every document at once (:mod:`kb.search.postings`),
+  and index text through :func:`positions_of`, which gives what the analyzer gives without
+  building a token object per word (analysis was half of the indexing time).
 """
 
 from __future__ import annotations
 
+import re
+import sys
+from array import array
 from functools import lru_cache
 
 from whoosh import fields, formats
-import re
-
 from whoosh.analysis import STOP_WORDS, Filter, LowercaseFilter, RegexTokenizer, SpaceSeparatedTokenizer, StopFilter
 from whoosh.lang.porter2 import stem
 
@@ -37,9 +42,8 @@ def text_analyzer():
 def word_analyzer():
     """Words as typed, lower-cased and unstemmed: the vocabulary for prefixes and spelling.
 
-    Documents give this field their distinct words already lower-cased (see :func:`vocabulary`),
-    so it only splits on spaces; running the full analyzer over the body a second time would
-    double the cost of indexing.
+    Only used if Whoosh itself analyses ``spell`` text; indexing goes through :class:`WordSet`,
+    which reads the distinct words with :func:`vocabulary`.
     """
     return SpaceSeparatedTokenizer()
 
@@ -62,6 +66,84 @@ def stem_word(word: str) -> str:
     return word if "&" in word else stem(word)
 
 
+def positions_of(text: str) -> dict[str, list[int]]:
+    """Each indexed form in ``text`` with its positions: exactly what :func:`text_analyzer` yields.
+
+    Same pattern, lower-casing, stop words (and words under two characters) and stems; positions
+    count only kept words, except that the first kept word keeps its place among all words, as
+    Whoosh's StopFilter numbers them. ``tests/unit/test_search_postings.py`` holds the two to each other.
+    """
+    positions: dict[str, list[int]] = {}
+    position = -1
+    first = True
+    for raw, token in enumerate(_WORD.findall(text)):
+        word = token.lower()
+        if len(word) < 2 or word in STOP_WORDS:
+            continue
+        position = raw if first else position + 1
+        first = False
+        form = stem_word(word)
+        found = positions.get(form)
+        if found is None:
+            positions[form] = [position]
+        else:
+            found.append(position)
+    return positions
+
+
+class ArrayPositions(formats.Positions):
+    """Whoosh's positions format, stored as little-endian 32-bit integers, analysed fast.
+
+    Whoosh stores positions as pickled lists of gaps, which must be unpickled one document at a
+    time; an array of integers can be read for all documents of a term in one step.
+    """
+
+    def word_values(self, value, analyzer, **kwargs):
+        if not isinstance(value, str):
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        boost = self.field_boost
+        for form, positions in positions_of(value).items():
+            yield form, len(positions), len(positions) * boost, self.encode(positions)
+
+    def encode(self, poslist) -> bytes:
+        values = array("I", poslist)
+        if sys.byteorder == "big":
+            values.byteswap()
+        return values.tobytes()
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        values = array("I")
+        values.frombytes(valuestring)
+        if sys.byteorder == "big":
+            values.byteswap()
+        return values.tolist()
+
+    def decode_frequency(self, valuestring: bytes) -> int:
+        return len(valuestring) // 4
+
+    def decode_weight(self, valuestring: bytes) -> float:
+        return self.decode_frequency(valuestring) * self.field_boost
+
+    def combine(self, vs):
+        return self.encode(sorted({p for v in vs for p in self.decode_positions(v)}))
+
+
+class WordSet(formats.Existence):
+    """Presence-only postings for ``spell``: the distinct words of the text given, as typed.
+
+    The field is given the entry's whole text and finds its words here, in the indexing process,
+    rather than being handed a word list built beforehand: with a parallel rebuild this runs in
+    the worker processes.
+    """
+
+    def word_values(self, value, analyzer, **kwargs):
+        if not isinstance(value, str):
+            return super().word_values(value, analyzer, **kwargs)
+        boost = self.field_boost
+        return ((word, 1, boost, b"") for word in vocabulary(value).split(" ") if word)
+
+
 class WordStemFilter(Filter):
     """Stem each token with :func:`stem_word` (Whoosh's StemFilter would turn ``a&e`` into ``a&``)."""
 
@@ -75,17 +157,22 @@ class WordStemFilter(Filter):
             yield token
 
 
+def _text_field(name: str, stored: bool) -> fields.TEXT:
+    field = fields.TEXT(analyzer=text_analyzer(), field_boost=FIELD_BOOSTS[name], stored=stored)
+    field.format = ArrayPositions(field_boost=FIELD_BOOSTS[name])
+    return field
+
+
 def build_schema() -> fields.Schema:
     """The schema of the entries index."""
-    analyzer = text_analyzer()
     return fields.Schema(
         id=fields.ID(stored=True, unique=True, sortable=True),
         stamp=fields.COLUMN(fields.columns.VarBytesColumn()),
-        title=fields.TEXT(analyzer=analyzer, field_boost=FIELD_BOOSTS["title"], stored=True),
-        summary=fields.TEXT(analyzer=analyzer, field_boost=FIELD_BOOSTS["summary"], stored=True),
-        body=fields.TEXT(analyzer=analyzer, stored=True),
-        about=fields.TEXT(analyzer=analyzer, field_boost=FIELD_BOOSTS["about"]),
-        spell=fields.FieldType(formats.Existence(), analyzer=word_analyzer(), scorable=False),
+        title=_text_field("title", stored=True),
+        summary=_text_field("summary", stored=True),
+        body=_text_field("body", stored=True),
+        about=_text_field("about", stored=False),
+        spell=fields.FieldType(WordSet(), analyzer=word_analyzer(), scorable=False),
         type=fields.ID(),
         sites=fields.KEYWORD(),
         themes=fields.KEYWORD(stored=True),

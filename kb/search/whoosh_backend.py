@@ -1,27 +1,29 @@
 """The embedded search backend: Whoosh, with bit-set facets and a reused searcher.
 
 A search runs per segment: the text query becomes a bit set of matching documents (from cached
-per-term postings), is intersected with the reader's visibility and the active filters, and
-facet counts are pop-counts against cached per-value bit sets. Only then does Whoosh score —
-restricted to the hits — and only the page's hits are highlighted.
+per-term postings; phrases are checked against position arrays, :mod:`kb.search.postings`), is
+intersected with the reader's visibility and the active filters, and facet counts are pop-counts
+against cached per-value bit sets. Only the hits are scored (BM25 over postings arrays,
+:mod:`kb.search.ranking`), and only the page's hits are highlighted.
 """
 
 from __future__ import annotations
 
 import heapq
 import logging
+import os
 import time
 from typing import Callable, Iterable, Mapping
 
+import numpy as np
 from whoosh import query as wq
-from whoosh.collectors import FilterCollector, TimeLimit, TopCollector
 from whoosh.searching import Searcher
 
-from kb.search import docsets, spelling
+from kb.search import docsets, ranking, spelling
 from kb.search.backend import FACETS, Hit, IndexUnavailable, SearchHits, SearchRequest
 from kb.search.documents import IndexDocument
 from kb.search.glossary import Glossary
-from kb.search.schema import vocabulary
+from kb.search.postings import Postings, bits_from_ids, field_lengths, mask_of, phrase_docs, read_postings
 from kb.search.snippets import highlight, snippet
 from kb.search.whoosh_index import READ_ERRORS, REBUILD_HINT, IndexStore, LockError, SearcherPool, merge_small_segments
 from kb.search.whoosh_query import CompiledQuery, compile_query, stems_of
@@ -33,6 +35,10 @@ STRENGTHS = ("1", "2", "3", "4", "5")
 SUGGEST_BELOW = 3
 SORT_BY_WALKING = 4096  # above this many hits, walk the sorted order instead of sorting the hits
 PREFIX_CANDIDATES = 400
+CACHE_BYTES = 512 * 1024 * 1024  # postings arrays, bit sets and sort orders kept between searches
+SEGMENT_DOCS = 12_500  # documents per segment written by a rebuild (eight segments at 100,000)
+PARALLEL_FROM = 2_000  # below this many documents, worker processes cost more than they save
+WRITER_MEMORY_MB = 1024  # per writing process: enough to sort a segment's postings without spilling
 
 
 class _TimeUp(Exception):
@@ -42,11 +48,13 @@ class _TimeUp(Exception):
 class WhooshBackend:
     """:class:`kb.search.backend.SearchBackend` on a Whoosh index in ``store``."""
 
-    def __init__(self, store: IndexStore, glossary: Glossary, cache_size: int = 4096):
+    def __init__(self, store: IndexStore, glossary: Glossary, cache_bytes: int = CACHE_BYTES,
+                 index_procs: int | None = None):
         self.store = store
         self.glossary = glossary
+        self.index_procs = index_procs or os.cpu_count() or 1
         self._pool = SearcherPool(store)
-        self._cache = docsets.LruCache(cache_size)
+        self._cache = docsets.LruCache(cache_bytes)
 
     def close(self) -> None:
         """Close open searchers and forget cached document sets."""
@@ -107,6 +115,10 @@ class WhooshBackend:
 
     # --- per-segment caches -------------------------------------------------------------
 
+    def postings(self, leaf, field: str, text: str) -> Postings:
+        """The postings arrays of ``field:text`` in segment ``leaf`` (deleted documents included)."""
+        return self._cache.get((_segment_key(leaf), "postings", field, text), lambda: read_postings(leaf, field, text))
+
     def term_bits(self, leaf, field: str, text: str) -> int:
         """Documents of segment ``leaf`` containing ``field:text`` (deleted ones may remain)."""
         key = (_segment_key(leaf), field, text)
@@ -114,9 +126,13 @@ class WhooshBackend:
         def build() -> int:
             if (field, text) not in leaf:
                 return 0
-            return docsets.from_ids(leaf.postings(field, text).all_ids(), leaf.doc_count_all())
+            return bits_from_ids(self.postings(leaf, field, text).ids, leaf.doc_count_all())
 
         return self._cache.get(key, build)
+
+    def lengths(self, leaf, field: str) -> np.ndarray:
+        """Every document's length in words in ``field`` of segment ``leaf``."""
+        return self._cache.get((_segment_key(leaf), "lengths", field), lambda: field_lengths(leaf, field))
 
     def live_bits(self, leaf) -> int:
         """Documents of segment ``leaf`` not deleted."""
@@ -198,24 +214,46 @@ class WhooshBackend:
             writer.cancel()
             raise
 
-    def rebuild(self, documents: Iterable[IndexDocument], procs: int = 1) -> int:
-        """See :meth:`kb.search.backend.SearchBackend.rebuild`. Searches keep working meanwhile."""
+    def rebuild(self, documents: Iterable[IndexDocument], procs: int | None = None) -> int:
+        """See :meth:`kb.search.backend.SearchBackend.rebuild`. Searches keep working meanwhile.
+
+        Documents are written in batches of :data:`SEGMENT_DOCS` per process; each batch becomes
+        segments of its own, written by ``procs`` worker processes (default: one per core) when it
+        is large enough to be worth them. Segments are never merged: a merge would rewrite every
+        posting in Python again, and per-segment search (bit sets, arrays) does not need it.
+        """
         from whoosh import index as whoosh_index
 
+        procs = max(1, procs or self.index_procs)
         path = self.store.new_generation()
         ix = whoosh_index.open_dir(str(path))
-        writer = ix.writer(procs=procs, limitmb=256, compound=False) if procs > 1 else ix.writer(limitmb=256, compound=False)
         count = 0
+        batch: list[IndexDocument] = []
+        for document in documents:
+            batch.append(document)
+            if len(batch) >= SEGMENT_DOCS * procs:
+                count += self._write_segments(ix, batch, procs)
+                batch = []
+        if batch or not count:
+            count += self._write_segments(ix, batch, procs)
+        self.store.swap_in(path)
+        return count
+
+    @staticmethod
+    def _write_segments(ix, documents: list[IndexDocument], procs: int) -> int:
+        options = {"limitmb": WRITER_MEMORY_MB, "compound": False}
+        if procs > 1 and len(documents) >= PARALLEL_FROM:
+            writer = ix.writer(procs=procs, multisegment=True, **options)
+        else:
+            writer = ix.writer(**options)
         try:
             for document in documents:
                 writer.add_document(**whoosh_fields(document))
-                count += 1
             writer.commit(merge=False)
         except BaseException:
             writer.cancel()
             raise
-        self.store.swap_in(path)
-        return count
+        return len(documents)
 
 
 def whoosh_fields(document: IndexDocument) -> dict:
@@ -227,7 +265,7 @@ def whoosh_fields(document: IndexDocument) -> dict:
         "summary": document.summary,
         "body": document.body,
         "about": document.about,
-        "spell": vocabulary(document.title, document.summary, document.body, document.about),
+        "spell": "\n".join((document.title, document.summary, document.body, document.about)),
         "type": document.type,
         "sites": " ".join(document.sites),
         "themes": " ".join(document.themes),
@@ -344,9 +382,18 @@ class _Search:
                 candidates &= self.backend.term_bits(leaf, node.fieldname, word)
                 if not candidates:
                     return 0
-            return self._verify(node, sub, candidates)
+            if node.slop != 1 or len(node.words) < 2:
+                return self._verify(node, sub, candidates) if node.slop != 1 else candidates
+            self._check_time()
+            size = leaf.doc_count_all()
+            words = [self.backend.postings(leaf, node.fieldname, word) for word in node.words]
+            return bits_from_ids(phrase_docs(words, mask_of(candidates, size)), size)
         # Anything else the parser may produce: let Whoosh find the documents.
         return self._verify(node, sub, scope)
+
+    def _check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise _TimeUp
 
     def _verify(self, node: wq.Query, sub: Searcher, candidates: int) -> int:
         """Documents among ``candidates`` that Whoosh's own matcher accepts (time-bounded)."""
@@ -444,27 +491,39 @@ class _Search:
         if sort == "relevance" and (compiled.query is None or compiled.query is wq.NullQuery):
             sort = "newest"
         if sort == "relevance":
-            everything = 0
-            for (leaf, offset), bits in zip(self.leaves, hits):
-                everything |= bits << offset
-            if not everything:
-                return []
-            docnums = self._ranked(_scoring_query(compiled.query), everything, wanted)[request.offset:]
+            docnums = self._ranked(compiled.query, hits, wanted)[request.offset:]
         else:
             docnums = self._sorted(hits, sort, wanted)[request.offset:]
         return [self._hit(docnum, compiled.highlight) for docnum in docnums]
 
-    def _ranked(self, scoring: wq.Query, hits: int, wanted: int) -> list[int]:
-        """The ``wanted`` best-scoring global document numbers among ``hits``, within the time left.
-
-        If time runs out, the best found so far are returned and the search is marked partial.
-        """
-        collector = _BoundedFilter(TopCollector(wanted), docsets.Membership(hits), self.deadline)
-        try:
-            self.searcher.search_with_collector(scoring, collector)
-        except TimeLimit:
-            self.partial = True
-        return [hit.docnum for hit in collector.results()]
+    def _ranked(self, query: wq.Query, hits: list[int], wanted: int) -> list[int]:
+        """The ``wanted`` best-scoring global document numbers among ``hits`` (per segment)."""
+        backend = self.backend
+        terms = ranking.scoring_terms(query)
+        doc_count = sum(leaf.doc_count_all() for leaf, _ in self.leaves) or 1
+        weights = {}
+        for term in terms:
+            frequency = sum(len(backend.postings(leaf, term.field, term.text).ids) for leaf, _ in self.leaves)
+            weights[(term.field, term.text)] = ranking.term_weight(term, frequency, doc_count)
+        averages = {
+            field: sum(leaf.field_length(field) for leaf, _ in self.leaves) / doc_count
+            for field in {term.field for term in terms}
+        }
+        tops = []
+        for (leaf, offset), bits in zip(self.leaves, hits):
+            if not bits:
+                continue
+            if time.monotonic() > self.deadline:
+                self.partial = True  # rank what the segments done so far hold
+                break
+            top = ranking.top_of_segment(
+                bits, leaf.doc_count_all(), terms,
+                lambda field, text, leaf=leaf: backend.postings(leaf, field, text),
+                lambda field, leaf=leaf: backend.lengths(leaf, field),
+                weights, averages, wanted,
+            )
+            tops.append((offset, top))
+        return ranking.merge_segments(tops, wanted)
 
     def _sorted(self, hits: list[int], sort: str, wanted: int) -> list[int]:
         runs = []
@@ -515,48 +574,6 @@ class _Search:
         masks = self.filter_masks()
         found = sum((m & self.all_filters(masks, i)).bit_count() for i, m in enumerate(self.match(better)))
         return respelled if found > total else None
-
-
-class _BoundedFilter(FilterCollector):
-    """Collect only documents in ``allow``, and stop with :class:`TimeLimit` at ``deadline``.
-
-    Whoosh's own TimeLimitCollector skips the filter of a FilterCollector inside it, and uses an
-    alarm signal that worker threads cannot receive; checking the clock every 256 matches is enough.
-    """
-
-    def __init__(self, child, allow, deadline: float):
-        super().__init__(child, allow=allow)
-        self.deadline = deadline
-
-    def collect_matches(self) -> None:
-        child, allow, offset = self.child, self._allow, self.offset
-        for steps, doc in enumerate(child.matches(), start=1):
-            if offset + doc in allow:
-                child.collect(doc)
-            if steps & 255 == 1 and time.monotonic() > self.deadline:
-                raise TimeLimit
-
-
-def _scoring_query(node: wq.Query) -> wq.Query:
-    """The query used only to *rank* hits that are already known to match.
-
-    Phrases score as their words (positions were checked when matching; reading them again for
-    every candidate is the slowest thing Whoosh does) and NOT branches, which add no score, are
-    dropped.
-    """
-    if isinstance(node, wq.Phrase):
-        return wq.And([wq.Term(node.fieldname, word, boost=node.boost) for word in node.words])
-    if isinstance(node, (wq.AndNot, wq.AndMaybe)):
-        return _scoring_query(node.a)
-    if isinstance(node, (wq.And, wq.Or)):
-        children = [_scoring_query(c) for c in node.subqueries if not isinstance(c, wq.Not)]
-        children = [c for c in children if c is not wq.NullQuery]
-        if not children:
-            return wq.NullQuery
-        return type(node)(children, boost=node.boost)
-    if isinstance(node, wq.Not):
-        return wq.NullQuery
-    return node
 
 
 def _is_all_words(compiled: CompiledQuery) -> bool:

@@ -89,6 +89,34 @@ def merge_small_segments(writer, segments):
     return [s for s in segments if s not in small]
 
 
+class OutdatedIndex(Exception):
+    """The index was written with another schema (an older version of the site)."""
+
+
+def schema_signature(schema) -> tuple:
+    """What must match for an index to be read correctly: fields, their types, formats, columns.
+
+    (Whoosh's own schema equality compares column objects by identity, so it never holds.)
+    """
+    return tuple(
+        (name, type(field).__name__, type(field.format).__name__, repr(sorted(vars(field.format).items()))
+         if field.format else "", type(field.column_type).__name__)
+        for name, field in sorted(schema.items())
+    )
+
+
+_SIGNATURE = schema_signature(build_schema())
+
+
+def _open_current(path: Path) -> FileIndex:
+    ix = whoosh_index.open_dir(str(path))
+    # Positions and fields are read directly (kb.search.postings), so an index written with an
+    # older schema would be misread rather than fail: refuse it and ask for a rebuild.
+    if schema_signature(ix.schema) != _SIGNATURE:
+        raise OutdatedIndex
+    return ix
+
+
 class IndexStore:
     """The index folder: opening the live index, writing to it, and swapping in a new one."""
 
@@ -105,12 +133,12 @@ class IndexStore:
         return self.root / target
 
     def open(self) -> FileIndex:
-        """Open the live index. :raise IndexUnavailable: if it is missing or unreadable."""
-        return self._guarded(lambda path: whoosh_index.open_dir(str(path)))
+        """Open the live index. :raise IndexUnavailable: if it is missing, unreadable or outdated."""
+        return self._guarded(_open_current)
 
     def open_searcher(self) -> Searcher:
-        """A new searcher on the live index. :raise IndexUnavailable: if it is missing or unreadable."""
-        return self._guarded(lambda path: whoosh_index.open_dir(str(path)).searcher())
+        """A new searcher on the live index. :raise IndexUnavailable: if it is missing, unreadable or outdated."""
+        return self._guarded(lambda path: _open_current(path).searcher())
 
     def _guarded(self, action):
         path = self.live_path()
@@ -124,6 +152,8 @@ class IndexStore:
                 return action(path)
             except whoosh_index.EmptyIndexError:
                 problem = f"The search index is empty or incomplete. {REBUILD_HINT}"
+            except OutdatedIndex:
+                problem = f"The search index was built by an older version of the site. {REBUILD_HINT}"
             except READ_ERRORS as error:
                 log.error("search index at %s cannot be opened: %s", path, repr(error))
                 problem = f"The search index cannot be read. {REBUILD_HINT}"

@@ -264,3 +264,61 @@ def test_a_search_that_runs_out_of_time_shows_partial_results_labelled_as_such(c
     assert "Partial results" in main_text(page) and "took too long" in main_text(page)
     content_app.config["KB_SEARCH_SECONDS"] = 2.0
     assert "Partial results" not in main_text(get_page(client, '/search?q="pooled budget"'))
+
+
+def test_saving_an_entry_derives_the_plain_text_that_search_indexes(content_app):
+    entry = make_entry(title="Plain text", body="**Quokka** pathway with a [numbat](https://example.org) link")
+    assert entry.body_text == "Quokka pathway with a numbat link"
+    assert _finds("numbat") == {entry.id}
+    _save(entry, body="Now about *bilbies* instead")
+    assert entry.body_text == "Now about bilbies instead"
+    assert _finds("bilbies") == {entry.id} and _finds("numbat") == set()
+
+
+def test_entries_saved_before_plain_text_was_kept_are_indexed_from_their_markdown(content_app):
+    entry = make_entry(title="Old row", body="An _echidna_ survey")
+    db.session.execute(db.update(Entry).where(Entry.id == entry.id).values(body_text=None))
+    db.session.commit()
+    db.session.expire_all()
+    consistency.rebuild(backend())
+    assert _finds("echidna") == {entry.id}
+
+
+def test_a_parallel_rebuild_writes_several_segments_and_finds_the_same(content_app, monkeypatch):
+    from kb.search import whoosh_backend
+
+    queries = ["care", '"care homes"', "pooled budget", "frail*", "care NOT hospital", "A&E"]
+    before = [backend().search(SearchRequest(text=q, readers=(ANYONE,), limit=100)) for q in queries]
+    monkeypatch.setattr(whoosh_backend, "SEGMENT_DOCS", 10)
+    monkeypatch.setattr(whoosh_backend, "PARALLEL_FROM", 10)
+    indexed = backend().rebuild(consistency.all_documents(), procs=2)
+    assert indexed == 51
+    searcher = backend()._pool.get()
+    assert len(searcher.reader().leaf_readers()) >= 3
+    after = [backend().search(SearchRequest(text=q, readers=(ANYONE,), limit=100)) for q in queries]
+    for query, old, new in zip(queries, before, after):
+        assert new.total == old.total > 0, query
+        assert {h.id for h in new.hits} == {h.id for h in old.hits}, query
+        assert new.facets == old.facets, query
+    assert consistency.check(backend()) == []
+
+
+def test_an_index_written_by_an_older_version_is_refused_and_rebuilt(content_app):
+    from whoosh import formats
+    from whoosh import index as whoosh_index
+
+    from kb.search.schema import build_schema
+
+    old_schema = build_schema()
+    old_schema["body"].format = formats.Positions()  # the pickled-positions format of earlier versions
+    store = backend().store
+    path = store.root / "gen-older"
+    path.mkdir()
+    whoosh_index.create_in(str(path), old_schema)
+    backend().close()
+    store.swap_in(path)
+    check = content_app.test_cli_runner().invoke(args=["kb", "index", "check"])
+    assert check.exit_code == 1 and "built by an older version" in check.output
+    rebuilt = content_app.test_cli_runner().invoke(args=["kb", "index", "check", "--repair"])
+    assert rebuilt.exit_code == 0 and "Rebuilt the search index with 51 entries" in rebuilt.output
+    assert _finds("care")

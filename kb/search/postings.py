@@ -1,0 +1,164 @@
+"""A term's postings in one segment as NumPy arrays, and the array work done on them.
+
+Whoosh reads postings one document at a time through layers of Python matchers; scoring the
+8,000 hits of "care" at 10,000 entries, or checking a phrase's positions in each of them, took
+seconds. Here a term's postings are read once, a block at a time, into arrays (document numbers,
+frequencies and, when a phrase needs them, positions), kept in the backend's cache for as long
+as the segment exists, and every later use is a handful of vectorised operations:
+
+* :func:`bits_from_ids` / :func:`mask_of` convert between arrays and the integer bit sets that
+  matching and facet counting use (:mod:`kb.search.docsets`);
+* :func:`phrase_docs` finds documents where words stand next to each other;
+* :func:`bm25` gives each posting its BM25 score, which :mod:`kb.search.ranking` adds up.
+
+Deleted documents may appear here; callers intersect with the segment's live documents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.util.numeric import byte_to_length
+
+from kb.search.schema import ArrayPositions
+
+K1 = 1.2  # BM25 term-frequency saturation
+B = 0.75  # BM25 length normalisation
+
+_POSITION_BITS = 32  # a position key is (document << 32) | position
+_LITTLE = np.dtype("<u4")
+# Whoosh stores a field's length in one byte per document; this table undoes that encoding.
+_LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
+
+
+@dataclass
+class Postings:
+    """One term of one field in one segment: sorted document numbers and frequencies."""
+
+    ids: np.ndarray  # int64, increasing
+    freqs: np.ndarray  # float32, occurrences per document
+    values: list[bytes] | None = None  # raw position arrays, kept only for phrase fields
+    _keys: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def nbytes(self) -> int:
+        """Roughly how much memory this holds, for the cache's budget."""
+        size = self.ids.nbytes + self.freqs.nbytes + 64
+        if self.values is not None:
+            size += sum(len(v) for v in self.values) + 40 * len(self.values)
+        if self._keys is not None:
+            size += self._keys.nbytes
+        return size
+
+    def position_keys(self) -> np.ndarray:
+        """``(document << 32) | position`` for every occurrence, in increasing order."""
+        if self._keys is None:
+            if self.values is None:
+                raise ValueError("these postings were read without positions")
+            positions = np.frombuffer(b"".join(self.values), dtype=_LITTLE).astype(np.int64)
+            counts = np.fromiter((len(v) >> 2 for v in self.values), dtype=np.int64, count=len(self.values))
+            self._keys = (np.repeat(self.ids, counts) << _POSITION_BITS) | positions
+            self.values = None  # the keys hold the same information
+        return self._keys
+
+
+EMPTY = Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), [])
+
+
+def read_postings(leaf, fieldname: str, text: str) -> Postings:
+    """All postings of ``fieldname:text`` in segment reader ``leaf`` (deleted documents included)."""
+    if (fieldname, text) not in leaf:
+        return EMPTY
+    field_format = leaf.schema[fieldname].format
+    with_positions = isinstance(field_format, ArrayPositions)
+    boost = field_format.field_boost or 1.0
+    # The segment's raw matcher: Reader.postings() would wrap it to skip deleted documents
+    # one posting at a time, which is what this module exists to avoid.
+    matcher = leaf._terms.matcher(fieldname, leaf._text_to_bytes(fieldname, text), field_format)
+    ids: list = []
+    weights: list = []
+    values: list[bytes] = []
+    if isinstance(matcher, W3LeafMatcher):
+        while not matcher._atend:
+            matcher._read_ids()
+            matcher._read_weights()
+            ids.extend(matcher._ids)
+            weights.extend(matcher._weights)
+            if with_positions:
+                matcher._read_values()
+                values.extend(matcher._values)
+            matcher._next_block()
+    else:  # short lists are stored inline with the term
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            if with_positions:
+                values.append(matcher.value())
+            matcher.next()
+    freqs = np.asarray(weights, dtype=np.float32) / np.float32(boost)
+    return Postings(np.asarray(ids, dtype=np.int64), freqs, values if with_positions else None)
+
+
+def field_lengths(leaf, fieldname: str) -> np.ndarray:
+    """The length in words of ``fieldname`` for every document of ``leaf`` (float32)."""
+    size = leaf.doc_count_all()
+    column = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    encoded = np.zeros(size, dtype=np.uint8)
+    if column is not None:
+        # The column is one unsigned byte per document, possibly shorter than the segment
+        # (documents past its end have no length); reading it whole beats a call per document.
+        count = min(column._count, size)
+        encoded[:count] = np.frombuffer(column._dbfile.get(column._basepos, count), dtype=np.uint8)
+    return _LENGTH_OF_BYTE[encoded]
+
+
+def bits_from_ids(ids: np.ndarray, size: int) -> int:
+    """The bit set (bit ``i`` for document ``i``) of the documents in ``ids``."""
+    if not len(ids):
+        return 0
+    flags = np.zeros(size, dtype=bool)
+    flags[ids] = True
+    return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
+
+
+def mask_of(bits: int, size: int) -> np.ndarray:
+    """A boolean array of ``size`` with ``True`` where ``bits`` has a bit set."""
+    if bits <= 0:
+        return np.zeros(size, dtype=bool)
+    data = np.frombuffer(bits.to_bytes((size + 7) >> 3, "little"), dtype=np.uint8)
+    return np.unpackbits(data, bitorder="little")[:size].view(bool)
+
+
+def phrase_docs(words: list[Postings], candidates: np.ndarray) -> np.ndarray:
+    """Documents (among ``candidates``, a boolean mask) where the words occur one after another."""
+    common: np.ndarray | None = None
+    for offset, postings in enumerate(words):
+        keys = postings.position_keys()
+        keys = keys[candidates[keys >> _POSITION_BITS]] - offset
+        if common is None:
+            common = keys
+        else:
+            found = np.searchsorted(keys, common)
+            found[found == len(keys)] = 0
+            common = common[keys[found] == common] if len(keys) else keys
+        if not len(common):
+            break
+    if common is None:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(common >> _POSITION_BITS)
+
+
+def bm25(postings: Postings, lengths: np.ndarray, average_length: float) -> np.ndarray:
+    """Each posting's BM25 term-frequency part (multiply by the term's idf and boost)."""
+    tf = postings.freqs
+    norm = np.float32(K1) * (np.float32(1 - B) + np.float32(B) * lengths[postings.ids] / np.float32(max(average_length, 1.0)))
+    return tf * np.float32(K1 + 1) / (tf + norm)
+
+
+def idf(doc_frequency: int, doc_count: int) -> float:
+    """BM25's inverse document frequency (never negative)."""
+    return float(np.log(1.0 + (doc_count - doc_frequency + 0.5) / (doc_frequency + 0.5)))
+
+
