@@ -16,6 +16,7 @@ variable               meaning                                                  
 ``KB_INDEX_DIR``       the Whoosh search index folder                                 ``instance/index``
 ``KB_GLOSSARY_FILE``   acronyms and synonyms for search and the glossary page        ``<content>/glossary.yml``
 ``KB_SEARCH_SECONDS``  time budget of one search; slower ones return partial results  ``2.0``
+``KB_SEARCH_CACHE_MB`` memory per process for cached postings, positions and bit sets ``1024``
 =====================  ============================================================  =====================
 """
 
@@ -71,6 +72,7 @@ def load(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dic
         "KB_PAGE_SIZE": 20,
         "KB_INDEX_DIR": Path(env.get("KB_INDEX_DIR", instance_path / "index")),
         "KB_SEARCH_SECONDS": float(env.get("KB_SEARCH_SECONDS", "2.0")),
+        "KB_SEARCH_CACHE_MB": int(env.get("KB_SEARCH_CACHE_MB", "1024")),
         # Cookies: never readable from scripts, not sent on cross-site sub-requests.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

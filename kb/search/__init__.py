@@ -24,7 +24,8 @@ def init_app(app: Flask) -> None:
     """
     glossary = Glossary.build(load_items(app.config["KB_GLOSSARY_FILE"]), analyse)
     store = IndexStore(app.config["KB_INDEX_DIR"])
-    app.extensions["kb.search"] = WhooshBackend(store, glossary)
+    cache_bytes = app.config.get("KB_SEARCH_CACHE_MB", 1024) * 1024 * 1024
+    app.extensions["kb.search"] = WhooshBackend(store, glossary, cache_bytes=cache_bytes)
     register_session_hooks(FlaskSession)
 
 

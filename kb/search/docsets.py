@@ -114,6 +114,8 @@ def size_of(value: object) -> int:
     nbytes = getattr(value, "nbytes", None)
     if isinstance(nbytes, int):
         return nbytes
+    if isinstance(value, (set, frozenset)):
+        return 256 + 100 * len(value)
     if isinstance(value, (list, tuple)):
         return 64 + 8 * len(value) + sum(size_of(v) for v in value[:1]) * len(value)
     return 256

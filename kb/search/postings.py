@@ -3,8 +3,8 @@
 Whoosh reads postings one document at a time through layers of Python matchers; scoring the
 8,000 hits of "care" at 10,000 entries, or checking a phrase's positions in each of them, took
 seconds. Here a term's postings are read once, a block at a time, into arrays (document numbers,
-frequencies and, when a phrase needs them, positions), kept in the backend's cache for as long
-as the segment exists, and every later use is a handful of vectorised operations:
+frequencies; and, only when a phrase needs them, position keys), kept in the backend's cache for
+as long as the segment exists, and every later use is a handful of vectorised operations:
 
 * :func:`bits_from_ids` / :func:`mask_of` convert between arrays and the integer bit sets that
   matching and facet counting use (:mod:`kb.search.docsets`);
@@ -16,7 +16,7 @@ Deleted documents may appear here; callers intersect with the segment's live doc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
@@ -33,72 +33,80 @@ _LITTLE = np.dtype("<u4")
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Postings:
     """One term of one field in one segment: sorted document numbers and frequencies."""
 
     ids: np.ndarray  # int64, increasing
     freqs: np.ndarray  # float32, occurrences per document
-    values: list[bytes] | None = None  # raw position arrays, kept only for phrase fields
-    _keys: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def nbytes(self) -> int:
         """Roughly how much memory this holds, for the cache's budget."""
-        size = self.ids.nbytes + self.freqs.nbytes + 64
-        if self.values is not None:
-            size += sum(len(v) for v in self.values) + 40 * len(self.values)
-        if self._keys is not None:
-            size += self._keys.nbytes
-        return size
-
-    def position_keys(self) -> np.ndarray:
-        """``(document << 32) | position`` for every occurrence, in increasing order."""
-        if self._keys is None:
-            if self.values is None:
-                raise ValueError("these postings were read without positions")
-            positions = np.frombuffer(b"".join(self.values), dtype=_LITTLE).astype(np.int64)
-            counts = np.fromiter((len(v) >> 2 for v in self.values), dtype=np.int64, count=len(self.values))
-            self._keys = (np.repeat(self.ids, counts) << _POSITION_BITS) | positions
-            self.values = None  # the keys hold the same information
-        return self._keys
+        return self.ids.nbytes + self.freqs.nbytes + 100
 
 
-EMPTY = Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), [])
+EMPTY = Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+NO_POSITIONS = np.zeros(0, dtype=np.int64)
+
+
+def _raw_matcher(leaf, fieldname: str, text: str):
+    # The segment's own matcher: Reader.postings() would wrap it to skip deleted documents one
+    # posting at a time, which is what this module exists to avoid.
+    field_format = leaf.schema[fieldname].format
+    return leaf._terms.matcher(fieldname, leaf._text_to_bytes(fieldname, text), field_format)
 
 
 def read_postings(leaf, fieldname: str, text: str) -> Postings:
     """All postings of ``fieldname:text`` in segment reader ``leaf`` (deleted documents included)."""
     if (fieldname, text) not in leaf:
         return EMPTY
-    field_format = leaf.schema[fieldname].format
-    with_positions = isinstance(field_format, ArrayPositions)
-    boost = field_format.field_boost or 1.0
-    # The segment's raw matcher: Reader.postings() would wrap it to skip deleted documents
-    # one posting at a time, which is what this module exists to avoid.
-    matcher = leaf._terms.matcher(fieldname, leaf._text_to_bytes(fieldname, text), field_format)
+    boost = leaf.schema[fieldname].format.field_boost or 1.0
+    matcher = _raw_matcher(leaf, fieldname, text)
     ids: list = []
     weights: list = []
-    values: list[bytes] = []
     if isinstance(matcher, W3LeafMatcher):
         while not matcher._atend:
             matcher._read_ids()
             matcher._read_weights()
             ids.extend(matcher._ids)
             weights.extend(matcher._weights)
-            if with_positions:
-                matcher._read_values()
-                values.extend(matcher._values)
             matcher._next_block()
     else:  # short lists are stored inline with the term
         while matcher.is_active():
             ids.append(matcher.id())
             weights.append(matcher.weight())
-            if with_positions:
-                values.append(matcher.value())
             matcher.next()
     freqs = np.asarray(weights, dtype=np.float32) / np.float32(boost)
-    return Postings(np.asarray(ids, dtype=np.int64), freqs, values if with_positions else None)
+    return Postings(np.asarray(ids, dtype=np.int64), freqs)
+
+
+def read_positions(leaf, fieldname: str, text: str) -> np.ndarray:
+    """``(document << 32) | position`` for every occurrence of ``fieldname:text``, increasing.
+
+    Only for fields stored with :class:`~kb.search.schema.ArrayPositions`; read only when a phrase
+    needs them (they take several times the memory of the postings).
+    """
+    if (fieldname, text) not in leaf or not isinstance(leaf.schema[fieldname].format, ArrayPositions):
+        return NO_POSITIONS
+    matcher = _raw_matcher(leaf, fieldname, text)
+    ids: list = []
+    values: list[bytes] = []
+    if isinstance(matcher, W3LeafMatcher):
+        while not matcher._atend:
+            matcher._read_ids()
+            matcher._read_values()
+            ids.extend(matcher._ids)
+            values.extend(matcher._values)
+            matcher._next_block()
+    else:
+        while matcher.is_active():
+            ids.append(matcher.id())
+            values.append(matcher.value())
+            matcher.next()
+    positions = np.frombuffer(b"".join(values), dtype=_LITTLE).astype(np.int64)
+    counts = np.fromiter((len(v) >> 2 for v in values), dtype=np.int64, count=len(values))
+    return (np.repeat(np.asarray(ids, dtype=np.int64), counts) << _POSITION_BITS) | positions
 
 
 def field_lengths(leaf, fieldname: str) -> np.ndarray:
@@ -131,22 +139,26 @@ def mask_of(bits: int, size: int) -> np.ndarray:
     return np.unpackbits(data, bitorder="little")[:size].view(bool)
 
 
-def phrase_docs(words: list[Postings], candidates: np.ndarray) -> np.ndarray:
-    """Documents (among ``candidates``, a boolean mask) where the words occur one after another."""
+def phrase_docs(words: list[np.ndarray], candidates: np.ndarray) -> np.ndarray:
+    """Documents (among ``candidates``, a boolean mask) where the words occur one after another.
+
+    ``words`` are the words' position keys (:func:`read_positions`), in phrase order.
+    """
     common: np.ndarray | None = None
-    for offset, postings in enumerate(words):
-        keys = postings.position_keys()
+    for offset, keys in enumerate(words):
         keys = keys[candidates[keys >> _POSITION_BITS]] - offset
         if common is None:
+            common = keys
+        elif not len(keys):
             common = keys
         else:
             found = np.searchsorted(keys, common)
             found[found == len(keys)] = 0
-            common = common[keys[found] == common] if len(keys) else keys
+            common = common[keys[found] == common]
         if not len(common):
             break
     if common is None:
-        return np.zeros(0, dtype=np.int64)
+        return NO_POSITIONS
     return np.unique(common >> _POSITION_BITS)
 
 

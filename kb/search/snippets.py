@@ -60,12 +60,25 @@ def snippet(text: str, terms: frozenset[str], length: int = SNIPPET_CHARS) -> Ma
     matches = _matches(text, terms)[:MAX_MATCHES]
     if not matches:
         return None
-    best, best_score = 0, (-1, -1)
+    # Slide a window over the matches (each stemmed once), counting its different stems.
+    stems = [stem_word(m.group().lower()) for m in matches]
+    counts: dict[str, int] = {}
+    best, best_score, end_index = 0, (-1, -1), 0
     for i, first in enumerate(matches):
-        inside = [m for m in matches[i:i + 40] if m.end() <= first.start() + length]
-        score = (len({stem_word(m.group().lower()) for m in inside}), len(inside))
+        if end_index <= i:
+            counts.clear()
+            end_index = i
+        limit = first.start() + length
+        while end_index < len(matches) and matches[end_index].end() <= limit:
+            counts[stems[end_index]] = counts.get(stems[end_index], 0) + 1
+            end_index += 1
+        score = (len(counts), end_index - i)
         if score > best_score:
             best, best_score = i, score
+        if end_index > i:
+            counts[stems[i]] -= 1
+            if not counts[stems[i]]:
+                del counts[stems[i]]
     start = max(0, matches[best].start() - length // 5)
     if start:
         space = text.find(" ", start)

@@ -23,7 +23,9 @@ from kb.search import docsets, ranking, spelling
 from kb.search.backend import FACETS, Hit, IndexUnavailable, SearchHits, SearchRequest
 from kb.search.documents import IndexDocument
 from kb.search.glossary import Glossary
-from kb.search.postings import Postings, bits_from_ids, field_lengths, mask_of, phrase_docs, read_postings
+from kb.search.postings import (
+    Postings, bits_from_ids, field_lengths, mask_of, phrase_docs, read_positions, read_postings,
+)
 from kb.search.snippets import highlight, snippet
 from kb.search.whoosh_index import READ_ERRORS, REBUILD_HINT, IndexStore, LockError, SearcherPool, merge_small_segments
 from kb.search.whoosh_query import CompiledQuery, compile_query, stems_of
@@ -35,10 +37,13 @@ STRENGTHS = ("1", "2", "3", "4", "5")
 SUGGEST_BELOW = 3
 SORT_BY_WALKING = 4096  # above this many hits, walk the sorted order instead of sorting the hits
 PREFIX_CANDIDATES = 400
-CACHE_BYTES = 512 * 1024 * 1024  # postings arrays, bit sets and sort orders kept between searches
-SEGMENT_DOCS = 12_500  # documents per segment written by a rebuild (eight segments at 100,000)
+CACHE_BYTES = 1024 * 1024 * 1024  # postings, position keys, bit sets and sort orders kept between searches
+# Documents per segment written by a rebuild: small enough that a writing process sorts the
+# segment's postings in memory (with 12,500 Whoosh spilled to disk and merged in Python, and a
+# rebuild ran at less than half the speed), large enough to keep per-segment work small.
+SEGMENT_DOCS = 5_000
 PARALLEL_FROM = 2_000  # below this many documents, worker processes cost more than they save
-WRITER_MEMORY_MB = 1024  # per writing process: enough to sort a segment's postings without spilling
+WRITER_MEMORY_MB = 1024  # per writing process: Whoosh's estimate for 5,000 entries is about 700 MB
 
 
 class _TimeUp(Exception):
@@ -90,16 +95,54 @@ class WhooshBackend:
         stored = searcher.stored_fields(docnum)
         text = " ".join([stored.get("title", ""), stored.get("summary", ""), stored.get("body", "")[:20_000]])
         key_terms = searcher.key_terms_from_text("body", text, numterms=12)
-        clauses = [wq.Term(field, term, boost=weight) for term, weight in key_terms for field in ("title", "body")]
-        clauses += [wq.Term("themes", slug, boost=0.5) for slug in stored.get("themes", "").split()]
-        if not clauses:
+        terms = [ranking.ScoringTerm(field, term, weight) for term, weight in key_terms for field in ("title", "body")]
+        terms += [ranking.ScoringTerm("themes", slug, 0.5) for slug in stored.get("themes", "").split()]
+        if not terms:
             return []
-        allowed = 0
-        for leaf, offset in _leaves(searcher):
-            allowed |= self.readers_bits(leaf, readers) << offset
-        allowed &= ~(1 << docnum)
-        results = searcher.search(wq.Or(clauses), limit=limit, filter=docsets.Membership(allowed), terms=False)
-        return [int(hit["id"]) for hit in results]
+        leaves = list(_leaves(searcher))
+        hits = []
+        for leaf, offset in leaves:
+            found = 0
+            for term in terms:
+                found |= self.term_bits(leaf, term.field, term.text)
+            found &= self.readers_bits(leaf, readers)
+            if offset <= docnum < offset + leaf.doc_count_all():
+                found &= ~(1 << (docnum - offset))
+            hits.append(found)
+        ranked, _ = self.rank(leaves, terms, hits, limit)
+        return [int(searcher.stored_fields(docnum)["id"]) for docnum in ranked]
+
+    def rank(self, leaves: list, terms: list[ranking.ScoringTerm], hits: list[int], wanted: int,
+             deadline: float = float("inf")) -> tuple[list[int], bool]:
+        """The ``wanted`` best-scoring global document numbers among ``hits`` (one bit set per leaf).
+
+        Idf and average lengths are taken over all ``leaves`` so that scores from different
+        segments compare. Returns the ranking and whether every segment was ranked before
+        ``deadline`` (segments left are skipped).
+        """
+        doc_count = sum(leaf.doc_count_all() for leaf, _ in leaves) or 1
+        weights = {}
+        for term in terms:
+            frequency = sum(len(self.postings(leaf, term.field, term.text).ids) for leaf, _ in leaves)
+            weights[(term.field, term.text)] = ranking.term_weight(term, frequency, doc_count)
+        averages = {
+            field: sum(leaf.field_length(field) for leaf, _ in leaves) / doc_count for field in {t.field for t in terms}
+        }
+        tops, complete = [], True
+        for (leaf, offset), bits in zip(leaves, hits):
+            if not bits:
+                continue
+            if time.monotonic() > deadline:
+                complete = False  # rank what the segments done so far hold
+                break
+            top = ranking.top_of_segment(
+                bits, leaf.doc_count_all(), terms,
+                lambda field, text, leaf=leaf: self.postings(leaf, field, text),
+                lambda field, leaf=leaf: self.lengths(leaf, field),
+                weights, averages, wanted,
+            )
+            tops.append((offset, top))
+        return ranking.merge_segments(tops, wanted), complete
 
     def stamps(self) -> dict[int, str]:
         """Every indexed entry id with its stamp, read from columns (no stored text is loaded)."""
@@ -118,6 +161,10 @@ class WhooshBackend:
     def postings(self, leaf, field: str, text: str) -> Postings:
         """The postings arrays of ``field:text`` in segment ``leaf`` (deleted documents included)."""
         return self._cache.get((_segment_key(leaf), "postings", field, text), lambda: read_postings(leaf, field, text))
+
+    def positions(self, leaf, field: str, text: str) -> np.ndarray:
+        """Position keys of ``field:text`` in segment ``leaf`` (see :func:`kb.search.postings.read_positions`)."""
+        return self._cache.get((_segment_key(leaf), "positions", field, text), lambda: read_positions(leaf, field, text))
 
     def term_bits(self, leaf, field: str, text: str) -> int:
         """Documents of segment ``leaf`` containing ``field:text`` (deleted ones may remain)."""
@@ -150,6 +197,10 @@ class WhooshBackend:
         for label in readers:
             bits |= self.term_bits(leaf, "readers", label)
         return bits & self.live_bits(leaf)
+
+    def spell_words(self, leaf) -> frozenset[str]:
+        """Every word (unstemmed) in segment ``leaf``, visible or not: candidates for "Did you mean"."""
+        return self._cache.get((_segment_key(leaf), "spell words"), lambda: frozenset(_text(word) for word in leaf.lexicon("spell")))
 
     def values(self, leaf, field: str) -> list[str]:
         """The distinct values of keyword ``field`` in segment ``leaf``."""
@@ -386,7 +437,7 @@ class _Search:
                 return self._verify(node, sub, candidates) if node.slop != 1 else candidates
             self._check_time()
             size = leaf.doc_count_all()
-            words = [self.backend.postings(leaf, node.fieldname, word) for word in node.words]
+            words = [self.backend.positions(leaf, node.fieldname, word) for word in node.words]
             return bits_from_ids(phrase_docs(words, mask_of(candidates, size)), size)
         # Anything else the parser may produce: let Whoosh find the documents.
         return self._verify(node, sub, scope)
@@ -498,32 +549,9 @@ class _Search:
 
     def _ranked(self, query: wq.Query, hits: list[int], wanted: int) -> list[int]:
         """The ``wanted`` best-scoring global document numbers among ``hits`` (per segment)."""
-        backend = self.backend
-        terms = ranking.scoring_terms(query)
-        doc_count = sum(leaf.doc_count_all() for leaf, _ in self.leaves) or 1
-        weights = {}
-        for term in terms:
-            frequency = sum(len(backend.postings(leaf, term.field, term.text).ids) for leaf, _ in self.leaves)
-            weights[(term.field, term.text)] = ranking.term_weight(term, frequency, doc_count)
-        averages = {
-            field: sum(leaf.field_length(field) for leaf, _ in self.leaves) / doc_count
-            for field in {term.field for term in terms}
-        }
-        tops = []
-        for (leaf, offset), bits in zip(self.leaves, hits):
-            if not bits:
-                continue
-            if time.monotonic() > self.deadline:
-                self.partial = True  # rank what the segments done so far hold
-                break
-            top = ranking.top_of_segment(
-                bits, leaf.doc_count_all(), terms,
-                lambda field, text, leaf=leaf: backend.postings(leaf, field, text),
-                lambda field, leaf=leaf: backend.lengths(leaf, field),
-                weights, averages, wanted,
-            )
-            tops.append((offset, top))
-        return ranking.merge_segments(tops, wanted)
+        ranked, complete = self.backend.rank(self.leaves, ranking.scoring_terms(query), hits, wanted, self.deadline)
+        self.partial = self.partial or not complete
+        return ranked
 
     def _sorted(self, hits: list[int], sort: str, wanted: int) -> list[int]:
         runs = []
@@ -559,12 +587,14 @@ class _Search:
         """A respelling of the reader's words that finds more of what they may read, or ``None``."""
         backend = self.backend
 
+        vocabularies = [backend.spell_words(leaf) for leaf, _ in self.leaves]
+
         def visible(word: str) -> int:
-            # Most candidates are not words at all: look them up before caching anything.
+            # Most candidates are not words at all: a set lookup rules them out before any bits.
             return sum(
                 (backend.term_bits(leaf, "spell", word) & readers).bit_count()
-                for (leaf, _), readers in zip(self.leaves, self.readers)
-                if ("spell", word) in leaf
+                for (leaf, _), readers, words in zip(self.leaves, self.readers, vocabularies)
+                if word in words
             )
 
         respelled = spelling.respell(self.request.text, compiled.words, visible)

@@ -127,7 +127,7 @@ def test_phrases_find_exactly_what_whoosh_finds(index, phrase):
         found = set()
         for leaf, offset in searcher.reader().leaf_readers():
             size = leaf.doc_count_all()
-            docs = postings.phrase_docs([postings.read_postings(leaf, field, s) for s in stems], np.ones(size, dtype=bool))
+            docs = postings.phrase_docs([postings.read_positions(leaf, field, s) for s in stems], np.ones(size, dtype=bool))
             found |= {leaf.stored_fields(int(d))["id"] for d in docs}
         assert found == expected, (phrase, field)
 
