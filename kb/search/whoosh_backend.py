@@ -38,12 +38,13 @@ SUGGEST_BELOW = 3
 SORT_BY_WALKING = 4096  # above this many hits, walk the sorted order instead of sorting the hits
 PREFIX_CANDIDATES = 400
 CACHE_BYTES = 1024 * 1024 * 1024  # postings, position keys, bit sets and sort orders kept between searches
-# Documents per segment written by a rebuild: small enough that a writing process sorts the
-# segment's postings in memory (with 12,500 Whoosh spilled to disk and merged in Python, and a
-# rebuild ran at less than half the speed), large enough to keep per-segment work small.
-SEGMENT_DOCS = 5_000
+# Documents per segment written by a rebuild: few enough that a writing process sorts the
+# segment's postings in memory (at 12,500 with 1 GB, Whoosh spilled runs to disk and merged them
+# in Python, and a rebuild ran at 75 documents/s instead of 170), many enough that a search has
+# few segments to visit (ten at 100,000 entries).
+SEGMENT_DOCS = 10_000
 PARALLEL_FROM = 2_000  # below this many documents, worker processes cost more than they save
-WRITER_MEMORY_MB = 1024  # per writing process: Whoosh's estimate for 5,000 entries is about 700 MB
+WRITER_MEMORY_MB = 2048  # per writing process: Whoosh's estimate for 10,000 entries is about 1.4 GB
 
 
 class _TimeUp(Exception):
