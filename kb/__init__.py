@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from kb import cli, config, search
+from kb import cli, config, search, security
 from kb.extensions import csrf, db, login_manager, migrate
 from kb.services.accounts import load_user
 from kb.views import register_blueprints
@@ -39,5 +39,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_blueprints(app)
     register_error_handlers(app)
+    security.init_app(app)
     cli.init_app(app)
     return app

@@ -92,3 +92,13 @@ def test_header_search_without_javascript(page_without_js, server):
     page.wait_for_url("**/search?q=volunteers")
     assert "Search results for “volunteers”" in page.locator("h1").inner_text()
     assert page.locator("main li.nhsuk-card").count() >= 1
+
+
+def test_pages_break_no_content_security_policy_rule(page, server):
+    violations = []
+    page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
+    for path in ("/", "/search?q=care", "/sites", "/themes", "/glossary"):
+        page.goto(server + path)
+        page.wait_for_load_state("networkidle")
+    assert violations == []
+    assert "js-enabled" in page.locator("body").get_attribute("class")  # the external script ran

@@ -1,0 +1,48 @@
+"""Security headers on every kind of response: pages, errors, redirects, static files."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.security import CONTENT_SECURITY_POLICY
+
+PATHS = ["/", "/search?q=care", "/search?q=site:sheffield", "/sites", "/themes", "/glossary",
+         "/entries/does-not-exist", "/search?page=abc", "/static/css/kb.css", "/healthz"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_every_response_carries_the_security_headers(content_client, path):
+    response = content_client.get(path)
+    response.close()  # static files are streamed from an open file
+    assert response.status_code < 500
+    headers = response.headers
+    assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "Strict-Transport-Security" not in headers  # only when served over HTTPS
+
+
+def test_the_policy_allows_no_inline_script_and_no_framing():
+    directives = dict(part.strip().split(" ", 1) for part in CONTENT_SECURITY_POLICY.split(";"))
+    assert directives["script-src"] == "'self'"
+    assert "unsafe-inline" not in CONTENT_SECURITY_POLICY and "unsafe-eval" not in CONTENT_SECURITY_POLICY
+    assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
+
+
+def test_pages_have_no_inline_scripts_or_style_attributes(content_client):
+    for path in ("/", "/search?q=care", "/sites", "/themes", "/glossary"):
+        html = content_client.get(path).get_data(as_text=True)
+        assert "style=" not in html, path
+        for chunk in html.split("<script")[1:]:
+            assert chunk.lstrip().startswith(("src=", "type=\"module\" src=")), (path, chunk[:80])
+
+
+def test_https_deployments_also_get_strict_transport_security(tmp_path):
+    from kb import create_app
+
+    app = create_app({"KB_INSTANCE_PATH": str(tmp_path), "KB_DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
+                      "SESSION_COOKIE_SECURE": True, "KB_SECRET_KEY": "test"})
+    response = app.test_client().get("/healthz")
+    app.extensions["kb.search"].close()
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
