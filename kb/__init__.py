@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from flask import Flask
 
 from kb import cli, config, search, security
-from kb.extensions import csrf, db, login_manager, migrate
+from kb.extensions import csrf, db, limiter, login_manager, migrate
 from kb.services.accounts import load_user
 from kb.views import register_blueprints
 from kb.views.errors import register_error_handlers
@@ -35,6 +35,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
+    login_manager.login_view = "accounts.sign_in"
+    login_manager.session_protection = "strong"
+    limiter.init_app(app)
     search.init_app(app)
     register_template_helpers(app)
     register_blueprints(app)

@@ -13,7 +13,9 @@ from flask.cli import AppGroup
 
 from kb.search import backend, consistency
 from kb.search.backend import IndexUnavailable
+from kb.services import accounts
 from kb.services.content_io import export_content, import_content
+from kb.services.errors import BadRequest
 
 T = TypeVar("T")
 kb_cli = AppGroup("kb", help="Pioneer Knowledge Base commands.")
@@ -97,6 +99,20 @@ def reindex_command() -> None:
     """Build a fresh search index from the database and swap it in; searches keep working meanwhile."""
     indexed, caught_up = consistency.rebuild(backend(), progress=_progress_of_length("Indexing entries"))
     click.echo(f"Indexed {indexed} entries ({caught_up} re-indexed after changes made meanwhile).")
+
+
+@kb_cli.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="", help="The person's name (defaults to the address).")
+@click.password_option(help="Prompted for (twice) if not given; at least 12 characters.")
+def create_admin_command(email: str, name: str, password: str) -> None:
+    """Create an administrator account with EMAIL (how the first admin is made)."""
+    try:
+        user = accounts.create_admin(email, name, password)
+    except BadRequest as error:
+        click.echo(error.message, err=True)
+        sys.exit(2)
+    click.echo(f"Created administrator {user.email}. They can sign in at /sign-in.")
 
 
 def _progress_of_length(label: str):

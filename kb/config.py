@@ -73,6 +73,11 @@ def load(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dic
         "KB_INDEX_DIR": Path(env.get("KB_INDEX_DIR", instance_path / "index")),
         "KB_SEARCH_SECONDS": float(env.get("KB_SEARCH_SECONDS", "2.0")),
         "KB_SEARCH_CACHE_MB": int(env.get("KB_SEARCH_CACHE_MB", "1024")),
+        # Sign-in attempts (successful or not), per account and per client address.
+        "KB_SIGN_IN_LIMIT_ACCOUNT": env.get("KB_SIGN_IN_LIMIT_ACCOUNT", "5 per 15 minutes"),
+        "KB_SIGN_IN_LIMIT_CLIENT": env.get("KB_SIGN_IN_LIMIT_CLIENT", "20 per 15 minutes"),
+        # Where Flask-Limiter counts: per process by default; use redis://… with several workers.
+        "RATELIMIT_STORAGE_URI": env.get("KB_RATELIMIT_STORAGE_URI", "memory://"),
         # Cookies: never readable from scripts, not sent on cross-site sub-requests.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

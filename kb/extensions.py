@@ -4,6 +4,8 @@ Keeping them apart from the factory lets models, services and views import them 
 importing the app (no import cycles), and lets tests build as many apps as they need.
 """
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -31,3 +33,5 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Limits are declared on the views that need them (sign-in); none apply by default.
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True)

@@ -76,7 +76,7 @@ def make_entry(slug: str | None = None, *, site: Site | None = None, theme: Them
 
 
 def make_user(email: str | None = None, **fields: Any) -> User:
-    user = User(email=email or f"user{next(_ids)}@example.nhs.uk", name="Test User", **fields)
+    user = User(email=email or f"user{next(_ids)}@example.nhs.uk", **{"name": "Test User", **fields})
     db.session.add(user)
     db.session.commit()
     return user

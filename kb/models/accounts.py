@@ -37,6 +37,9 @@ class User(UserMixin, db.Model):
         enum_column(NetworkRole, "network_role"), default=NetworkRole.MEMBER
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Part of the id kept in the session cookie: replacing it (on a password change or
+    # deactivation) ends every session signed in with the old one.
+    session_token: Mapped[str | None] = mapped_column(String(64))
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -45,6 +48,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sign-in for inactive users
         return self.active
+
+    def get_id(self) -> str:
+        """What the session stores: ``<id>.<session token>`` (see :func:`kb.services.accounts.load_user`)."""
+        return f"{self.id}.{self.session_token or ''}"
 
 
 class Membership(db.Model):
