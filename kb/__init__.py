@@ -36,7 +36,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
     login_manager.login_view = "accounts.sign_in"
-    login_manager.session_protection = "strong"
     limiter.init_app(app)
     search.init_app(app)
     register_template_helpers(app)
