@@ -12,7 +12,6 @@ import threading
 from collections import OrderedDict
 from typing import Hashable, Iterable, Iterator
 
-from whoosh.idsets import DocIdSet
 
 
 def from_ids(ids: Iterable[int], size: int) -> int:
@@ -39,28 +38,6 @@ def ids_of(bits: int) -> Iterator[int]:
 
 
 _BITS = [tuple(b for b in range(8) if value >> b & 1) for value in range(256)]
-
-
-class Membership(DocIdSet):
-    """Whoosh's filter interface over a bit set of *global* document numbers."""
-
-    def __init__(self, bits: int, count: int | None = None):
-        self._bytes = bits.to_bytes((bits.bit_length() + 7) >> 3 or 1, "little")
-        self._count = bits.bit_count() if count is None else count
-
-    def __contains__(self, doc: int) -> bool:
-        index = doc >> 3
-        return index < len(self._bytes) and bool(self._bytes[index] >> (doc & 7) & 1)
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __iter__(self) -> Iterator[int]:
-        return ids_of(int.from_bytes(self._bytes, "little"))
-
-    def __bool__(self) -> bool:
-        # Whoosh reads an empty filter as "no filter": an empty set must still filter.
-        return True
 
 
 class LruCache:

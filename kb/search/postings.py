@@ -57,26 +57,34 @@ def _raw_matcher(leaf, fieldname: str, text: str):
     return leaf._terms.matcher(fieldname, leaf._text_to_bytes(fieldname, text), field_format)
 
 
+def _read(leaf, fieldname: str, text: str, second: str) -> tuple[list, list]:
+    """The term's document numbers and, beside them, its ``"weights"`` or ``"values"``, block by block."""
+    matcher = _raw_matcher(leaf, fieldname, text)
+    ids: list = []
+    others: list = []
+    if isinstance(matcher, W3LeafMatcher):
+        read_others = matcher._read_weights if second == "weights" else matcher._read_values
+        while not matcher._atend:
+            matcher._read_ids()
+            read_others()
+            ids.extend(matcher._ids)
+            others.extend(matcher._weights if second == "weights" else matcher._values)
+            matcher._next_block()
+    else:  # short lists are stored inline with the term
+        read_other = matcher.weight if second == "weights" else matcher.value
+        while matcher.is_active():
+            ids.append(matcher.id())
+            others.append(read_other())
+            matcher.next()
+    return ids, others
+
+
 def read_postings(leaf, fieldname: str, text: str) -> Postings:
     """All postings of ``fieldname:text`` in segment reader ``leaf`` (deleted documents included)."""
     if (fieldname, text) not in leaf:
         return EMPTY
     boost = leaf.schema[fieldname].format.field_boost or 1.0
-    matcher = _raw_matcher(leaf, fieldname, text)
-    ids: list = []
-    weights: list = []
-    if isinstance(matcher, W3LeafMatcher):
-        while not matcher._atend:
-            matcher._read_ids()
-            matcher._read_weights()
-            ids.extend(matcher._ids)
-            weights.extend(matcher._weights)
-            matcher._next_block()
-    else:  # short lists are stored inline with the term
-        while matcher.is_active():
-            ids.append(matcher.id())
-            weights.append(matcher.weight())
-            matcher.next()
+    ids, weights = _read(leaf, fieldname, text, "weights")
     freqs = np.asarray(weights, dtype=np.float32) / np.float32(boost)
     return Postings(np.asarray(ids, dtype=np.int64), freqs)
 
@@ -89,21 +97,7 @@ def read_positions(leaf, fieldname: str, text: str) -> np.ndarray:
     """
     if (fieldname, text) not in leaf or not isinstance(leaf.schema[fieldname].format, ArrayPositions):
         return NO_POSITIONS
-    matcher = _raw_matcher(leaf, fieldname, text)
-    ids: list = []
-    values: list[bytes] = []
-    if isinstance(matcher, W3LeafMatcher):
-        while not matcher._atend:
-            matcher._read_ids()
-            matcher._read_values()
-            ids.extend(matcher._ids)
-            values.extend(matcher._values)
-            matcher._next_block()
-    else:
-        while matcher.is_active():
-            ids.append(matcher.id())
-            values.append(matcher.value())
-            matcher.next()
+    ids, values = _read(leaf, fieldname, text, "values")
     positions = np.frombuffer(b"".join(values), dtype=_LITTLE).astype(np.int64)
     counts = np.fromiter((len(v) >> 2 for v in values), dtype=np.int64, count=len(values))
     return (np.repeat(np.asarray(ids, dtype=np.int64), counts) << _POSITION_BITS) | positions

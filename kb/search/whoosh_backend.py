@@ -434,8 +434,10 @@ class _Search:
                 candidates &= self.backend.term_bits(leaf, node.fieldname, word)
                 if not candidates:
                     return 0
-            if node.slop != 1 or len(node.words) < 2:
-                return self._verify(node, sub, candidates) if node.slop != 1 else candidates
+            if node.slop != 1:  # words within N of each other ("…"~N): rare, so Whoosh checks them
+                return self._verify(node, sub, candidates)
+            if len(node.words) < 2:
+                return candidates
             self._check_time()
             size = leaf.doc_count_all()
             words = [self.backend.positions(leaf, node.fieldname, word) for word in node.words]
