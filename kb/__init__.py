@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from kb import cli, config, search, security
+from kb import cli, config, mail, search, security
 from kb.extensions import csrf, db, limiter, login_manager, migrate
 from kb.services.accounts import load_user
 from kb.views import register_blueprints
@@ -38,6 +38,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_view = "accounts.sign_in"
     limiter.init_app(app)
     search.init_app(app)
+    mail.init_app(app)
     register_template_helpers(app)
     register_blueprints(app)
     register_error_handlers(app)

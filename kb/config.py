@@ -17,6 +17,10 @@ variable               meaning                                                  
 ``KB_GLOSSARY_FILE``   acronyms and synonyms for search and the glossary page        ``<content>/glossary.yml``
 ``KB_SEARCH_SECONDS``  time budget of one search; slower ones return partial results  ``2.0``
 ``KB_SEARCH_CACHE_MB`` memory per process for cached postings, positions and bit sets ``1024``
+``KB_MAIL_URL``        ``outbox`` (``.eml`` files in ``instance/outbox``), ``memory://`` ``outbox``
+                       or ``smtp[s]://user:password@host:port[?starttls=1]``
+``KB_MAIL_FROM``       the From address of every email                                ``Pioneer Knowledge Base
+                                                                                      <no-reply@localhost>``
 =====================  ============================================================  =====================
 """
 
@@ -73,6 +77,8 @@ def load(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dic
         "KB_INDEX_DIR": Path(env.get("KB_INDEX_DIR", instance_path / "index")),
         "KB_SEARCH_SECONDS": float(env.get("KB_SEARCH_SECONDS", "2.0")),
         "KB_SEARCH_CACHE_MB": int(env.get("KB_SEARCH_CACHE_MB", "1024")),
+        "KB_MAIL_URL": env.get("KB_MAIL_URL", "outbox"),
+        "KB_MAIL_FROM": env.get("KB_MAIL_FROM", "Pioneer Knowledge Base <no-reply@localhost>"),
         # Sign-in attempts (successful or not), per account and per client address.
         "KB_SIGN_IN_LIMIT_ACCOUNT": env.get("KB_SIGN_IN_LIMIT_ACCOUNT", "5 per 15 minutes"),
         "KB_SIGN_IN_LIMIT_CLIENT": env.get("KB_SIGN_IN_LIMIT_CLIENT", "20 per 15 minutes"),

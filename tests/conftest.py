@@ -26,6 +26,18 @@ CONTENT_DIR = PROJECT_ROOT / "content"
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
 
+class IsolatedClient(FlaskLoginClient):
+    """A test client whose every request runs in an application context of its own.
+
+    As on a real server, nothing in ``g`` (such as Flask-Login's cached user) carries over from
+    one request to the next, or from the test's own context into a request.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def _make_app(instance: Path, database: Path, **overrides):
     app = create_app(
         {
@@ -36,9 +48,10 @@ def _make_app(instance: Path, database: Path, **overrides):
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
             "KB_BASE_URL": "http://kb.test",
             "WTF_CSRF_ENABLED": True,
+            "KB_MAIL_URL": "memory://",
         }
     )
-    app.test_client_class = FlaskLoginClient
+    app.test_client_class = IsolatedClient
     return app
 
 

@@ -3,6 +3,7 @@
 Importing this package registers every table on ``db.metadata`` (Alembic relies on that).
 """
 
+from kb.models.audit import AuditEvent
 from kb.models.accounts import Membership, NetworkRole, SiteRole, User
 from kb.models.entries import (
     BCF_MEASURES,
@@ -25,6 +26,7 @@ from kb.models.sites import Site, SiteKind
 from kb.models.themes import Theme
 
 __all__ = [
+    "AuditEvent",
     "BCF_MEASURES",
     "Entry",
     "EntryLink",

@@ -1,4 +1,4 @@
-"""People and their roles. Signing in and authoring arrive with the accounts issue."""
+"""People and their roles: a network role for everyone, and editor or lead at particular sites."""
 
 from __future__ import annotations
 

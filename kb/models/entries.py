@@ -144,11 +144,14 @@ class Entry(db.Model):
         enum_column(Provenance, "evidence_provenance")
     )
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Who published the entry and when (set by the publish step; content imports leave them empty).
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     site: Mapped[Site | None] = relationship()
+    published_by = relationship("User", foreign_keys=[published_by_id])
     other_sites: Mapped[list[Site]] = relationship(secondary=entry_other_site, order_by=Site.slug)
     theme_tags: Mapped[list[ThemeTag]] = relationship(
         back_populates="entry", cascade="all, delete-orphan", order_by="ThemeTag.position"

@@ -16,7 +16,10 @@ class Revision(db.Model):
     """One save of an entry. ``snapshot`` is the entry's record as exported (see content_io)."""
 
     __tablename__ = "revision"
-    __table_args__ = (UniqueConstraint("entry_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("entry_id", "number"),
+        UniqueConstraint("submission_key", "entry_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
@@ -26,5 +29,8 @@ class Revision(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     summary: Mapped[str] = mapped_column(String(300), default="")
     minor: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A random key carried by the editor form: the same form posted twice finds the revision
+    # its first post made instead of making another.
+    submission_key: Mapped[str | None] = mapped_column(String(64))
 
     author = relationship("User")

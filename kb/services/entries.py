@@ -1,7 +1,7 @@
 """Entries: reading them as a given user, and saving them from records.
 
-Saving goes through :func:`save_record`, which import uses today and the editor will use later,
-so that every save validates the same way and leaves a revision.
+Saving goes through :func:`apply_fields`, :func:`apply_links` and :func:`record_revision`, which
+import and the editor (:mod:`kb.services.authoring`) both use, so that every save leaves a revision.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from kb.models import (
 )
 from kb.services.records import entry_record
 from kb.services.errors import NotFound
-from kb.services.permissions import can_view_entry, visible_entries
+from kb.services.permissions import can_know_of, can_view_entry, visible_entries
 
 # Relationships every entry page and listing needs, loaded up front to avoid N+1 queries.
 ENTRY_LOAD_OPTIONS = (
@@ -45,7 +45,8 @@ ENTRY_LOAD_OPTIONS = (
 
 
 def get_visible_entry(slug: str, user: Any) -> Entry:
-    """Return the entry ``slug`` if ``user`` may read it.
+    """Return the entry ``slug`` if ``user`` may read it: published and visible to them, or an
+    entry of a site they edit or lead, whatever its status (so reviewers can read drafts).
 
     :raise NotFound: if there is no such entry *or* the user may not read it — private entries
         must not reveal that they exist.
@@ -60,7 +61,7 @@ def get_visible_entry(slug: str, user: Any) -> Entry:
             selectinload(Entry.links).selectinload(EntryLink.to_entry),
         )
     )
-    if entry is None or not can_view_entry(user, entry):
+    if entry is None or not can_know_of(user, entry):
         raise NotFound("There is no entry at this address, or it is not published.")
     return entry
 
@@ -206,7 +207,8 @@ def apply_links(entry: Entry, record: dict[str, Any], lookups: Lookups) -> None:
     ]
 
 
-def record_revision(entry: Entry, *, author: Any, now: datetime, summary: str, minor: bool = False) -> Revision:
+def record_revision(entry: Entry, *, author: Any, now: datetime, summary: str, minor: bool = False,
+                    submission_key: str | None = None) -> Revision:
     """Store the entry's current state as its next revision; its number becomes ``entry.version``."""
     entry.modified_at = now
     db.session.flush()
@@ -219,6 +221,7 @@ def record_revision(entry: Entry, *, author: Any, now: datetime, summary: str, m
         created_at=now,
         summary=summary,
         minor=minor,
+        submission_key=submission_key,
     )
     db.session.add(revision)
     entry.version = number

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from kb.models import BCF_MEASURES
 from kb.services import entries, search
+from kb.services.permissions import entry_actions
 
 bp = Blueprint("entries", __name__, url_prefix="/entries")
 
@@ -19,7 +20,8 @@ def index():
 
 @bp.get("/<slug>")
 def show(slug: str):
-    """An entry with its themes, evidence summary, sources and related entries.
+    """An entry with its themes, evidence summary, sources and related entries; for the
+    people who work on it, its status and the workflow steps they may take.
 
     :raise NotFound: (404) if it does not exist or the reader may not see it.
     """
@@ -30,4 +32,5 @@ def show(slug: str):
         related=entries.related_entries(entry, current_user),
         similar=search.similar_entries(entry, current_user),
         bcf_measures=BCF_MEASURES,
+        actions=entry_actions(current_user, entry),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 from markupsafe import Markup
 
 from kb import markdown
@@ -52,4 +52,5 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _current_path() -> dict:
-        return {"current_endpoint": request.endpoint or ""}
+        # Emails are rendered outside requests too (from the CLI, or after a commit).
+        return {"current_endpoint": (request.endpoint or "") if has_request_context() else ""}

@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import yaml
-from flask import g
 from sqlalchemy import select
 
 from kb.extensions import db
@@ -25,9 +24,6 @@ HIDDEN_STATES = {"network": {"visibility": "network"}, "draft": {"status": "draf
 
 
 def _get(client, url: str, status: int = 200):
-    """``get_page``, forgetting the previous request's user: conftest keeps one app context
-    open, so Flask-Login's user cached in ``g`` would otherwise outlive its request."""
-    g.pop("_login_user", None)
     return get_page(client, url, status)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from flask_login import FlaskLoginClient
 
 from kb.extensions import db
 from kb.models import NetworkRole, User
@@ -14,20 +13,6 @@ from tests.factories import make_user
 
 PASSWORD = "correct horse battery staple"
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
-
-
-class IsolatedClient(FlaskLoginClient):
-    """Each request in an application context of its own, as on a server (no ``g`` carried over)."""
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-@pytest.fixture
-def fresh(app):
-    app.test_client_class = IsolatedClient
-    return app
 
 
 @pytest.fixture
@@ -54,8 +39,8 @@ def _signed_in(client) -> bool:
     return "Sign out" in client.get("/").get_data(as_text=True)
 
 
-def test_signing_in_and_out(fresh, person):
-    client = fresh.test_client()
+def test_signing_in_and_out(app, person):
+    client = app.test_client()
     page = client.get("/sign-in")
     assert page.status_code == 200 and 'autocomplete="current-password"' in page.get_data(as_text=True)
     response = _sign_in(client, "  PAT@example.nhs.uk ", PASSWORD, next_url="/sites")
@@ -70,12 +55,12 @@ def _without_token(html: str) -> str:
     return TOKEN.sub("", html)
 
 
-def test_unknown_accounts_and_wrong_passwords_get_the_same_answer(fresh, person):
+def test_unknown_accounts_and_wrong_passwords_get_the_same_answer(app, person):
     make_user("gone@example.nhs.uk", active=False)
     answers = []
     for email, password in [("pat@example.nhs.uk", "wrong password!!"), ("nobody@example.nhs.uk", PASSWORD),
                             ("gone@example.nhs.uk", PASSWORD)]:
-        response = _sign_in(fresh.test_client(), email, password)
+        response = _sign_in(app.test_client(), email, password)
         body = _without_token(response.get_data(as_text=True)).replace(email, "EMAIL")
         answers.append((response.status_code, body))
         assert "Enter a correct email address and password" in body
@@ -83,42 +68,42 @@ def test_unknown_accounts_and_wrong_passwords_get_the_same_answer(fresh, person)
     assert answers[0][0] == 400
 
 
-def test_an_account_is_locked_for_a_while_after_five_attempts(fresh, person):
+def test_an_account_is_locked_for_a_while_after_five_attempts(app, person):
     for attempt in range(5):
-        assert _sign_in(fresh.test_client(), "pat@example.nhs.uk", f"guess number {attempt}").status_code == 400
-    refused = _sign_in(fresh.test_client(), "pat@example.nhs.uk", PASSWORD)  # even the right password
+        assert _sign_in(app.test_client(), "pat@example.nhs.uk", f"guess number {attempt}").status_code == 400
+    refused = _sign_in(app.test_client(), "pat@example.nhs.uk", PASSWORD)  # even the right password
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
     assert "Too many requests" in refused.get_data(as_text=True)
     other = make_user("sam@example.nhs.uk")
     accounts.set_password(other, PASSWORD)
     db.session.commit()
-    assert _sign_in(fresh.test_client(), "sam@example.nhs.uk", PASSWORD).status_code == 302  # other accounts unaffected
+    assert _sign_in(app.test_client(), "sam@example.nhs.uk", PASSWORD).status_code == 302  # other accounts unaffected
 
 
-def test_one_client_trying_many_accounts_is_limited_too(fresh, person):
-    fresh.config["KB_SIGN_IN_LIMIT_CLIENT"] = "3 per minute"
-    client = fresh.test_client()
+def test_one_client_trying_many_accounts_is_limited_too(app, person):
+    app.config["KB_SIGN_IN_LIMIT_CLIENT"] = "3 per minute"
+    client = app.test_client()
     statuses = [_sign_in(client, f"someone{i}@example.nhs.uk", "anything at all").status_code for i in range(4)]
     assert statuses == [400, 400, 400, 429]
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
                                     "http:/evil.example", "\t//evil.example", "sites"])
-def test_next_only_ever_leads_to_this_site(fresh, person, target):
-    response = _sign_in(fresh.test_client(), "pat@example.nhs.uk", PASSWORD, next_url=target)
+def test_next_only_ever_leads_to_this_site(app, person, target):
+    response = _sign_in(app.test_client(), "pat@example.nhs.uk", PASSWORD, next_url=target)
     assert response.status_code == 302 and response.headers["Location"] == "/"
 
 
-def test_forms_without_a_csrf_token_are_refused(fresh, person):
-    client = fresh.test_client()
+def test_forms_without_a_csrf_token_are_refused(app, person):
+    client = app.test_client()
     response = client.post("/sign-in", data={"email": "pat@example.nhs.uk", "password": PASSWORD})
     assert response.status_code == 400 and not _signed_in(client)
     _sign_in(client, "pat@example.nhs.uk", PASSWORD)
     assert client.post("/sign-out").status_code == 400 and _signed_in(client)
 
 
-def test_changing_a_password_ends_the_other_sessions(fresh, person):
-    laptop, phone = fresh.test_client(), fresh.test_client()
+def test_changing_a_password_ends_the_other_sessions(app, person):
+    laptop, phone = app.test_client(), app.test_client()
     _sign_in(laptop, "pat@example.nhs.uk", PASSWORD)
     _sign_in(phone, "pat@example.nhs.uk", PASSWORD)
     assert _signed_in(laptop) and _signed_in(phone)
@@ -128,8 +113,8 @@ def test_changing_a_password_ends_the_other_sessions(fresh, person):
     assert _sign_in(phone, "pat@example.nhs.uk", "a brand new passphrase").status_code == 302
 
 
-def test_signing_in_starts_a_fresh_session(fresh, person):
-    client = fresh.test_client()
+def test_signing_in_starts_a_fresh_session(app, person):
+    client = app.test_client()
     with client.session_transaction() as session:
         session["planted"] = "by someone else"
     _sign_in(client, "pat@example.nhs.uk", PASSWORD)
@@ -137,8 +122,8 @@ def test_signing_in_starts_a_fresh_session(fresh, person):
         assert "planted" not in session and session.get("_user_id", "").startswith(f"{person.id}.")
 
 
-def test_the_session_cookie_is_http_only_and_same_site(fresh, person):
-    client = fresh.test_client()
+def test_the_session_cookie_is_http_only_and_same_site(app, person):
+    client = app.test_client()
     response = _sign_in(client, "pat@example.nhs.uk", PASSWORD)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -149,14 +134,14 @@ def test_passwords_are_stored_hashed_with_scrypt(person):
     assert stored.startswith("scrypt:") and PASSWORD not in stored
 
 
-def test_create_admin_makes_the_first_administrator(fresh):
-    runner = fresh.test_cli_runner()
+def test_create_admin_makes_the_first_administrator(app):
+    runner = app.test_cli_runner()
     result = runner.invoke(args=["kb", "create-admin", "Lead@Example.NHS.uk", "--name", "Lee"],
                            input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
     admin = db.session.scalar(db.select(User).where(User.email == "lead@example.nhs.uk"))
     assert admin.network_role == NetworkRole.ADMIN and admin.name == "Lee"
-    assert _sign_in(fresh.test_client(), "lead@example.nhs.uk", PASSWORD).status_code == 302
+    assert _sign_in(app.test_client(), "lead@example.nhs.uk", PASSWORD).status_code == 302
 
     again = runner.invoke(args=["kb", "create-admin", "lead@example.nhs.uk"], input=f"{PASSWORD}\n{PASSWORD}\n")
     assert again.exit_code == 2 and "already an account" in again.output

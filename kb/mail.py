@@ -1,0 +1,167 @@
+"""Mail: messages rendered from template trios, and the senders that deliver them.
+
+Every email is a trio ``templates/email/<name>/{subject.txt, body.txt, body.html}`` rendered
+with the same context. Which sender delivers is configuration (``KB_MAIL_URL``):
+
+* ``outbox`` (the default): each message is written as an ``.eml`` file to ``instance/outbox``,
+  so the site works with no mail server and anyone can read what it would have sent;
+* ``smtp://user:password@host:port`` (``smtps://`` for TLS from the start; ``?starttls=1`` to
+  upgrade a plain connection) sends for real;
+* ``memory://`` keeps messages in a list (for tests that look at what was sent).
+
+Services send *after* they commit (mail cannot be rolled back), through :func:`deliver`, which
+logs a failure instead of turning a saved change into an error page.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Iterable, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from flask import Flask, current_app, render_template
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Message:
+    """An email ready to send: one recipient, a subject, and plain-text and HTML bodies."""
+
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+def render_message(name: str, to: str, **context: object) -> Message:
+    """Render the trio ``templates/email/<name>/`` for ``to``.
+
+    The subject is one line (line breaks a template might produce are folded into spaces).
+    """
+    subject = render_template(f"email/{name}/subject.txt", **context)
+    return Message(
+        to=to,
+        subject=" ".join(subject.split()),
+        text=render_template(f"email/{name}/body.txt", **context),
+        html=render_template(f"email/{name}/body.html", **context),
+    )
+
+
+class MailSender(Protocol):
+    """Delivers messages. Raises an exception when a message could not be handed over."""
+
+    def send(self, message: Message) -> None: ...
+
+
+def _email(message: Message, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.to
+    email["Subject"] = message.subject
+    email["Date"] = format_datetime(datetime.now(timezone.utc))
+    email["Message-ID"] = make_msgid(domain="pioneer-kb")
+    email.set_content(message.text)
+    email.add_alternative(message.html, subtype="html")
+    return email
+
+
+class OutboxSender:
+    """Writes each message to ``folder`` as an ``.eml`` file (a name that sorts by time)."""
+
+    def __init__(self, folder: Path, sender: str):
+        self.folder = Path(folder)
+        self.sender = sender
+
+    def send(self, message: Message) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        path = self.folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(bytes(_email(message, self.sender)))
+        temporary.replace(path)  # readers of the outbox never see half a message
+
+    def messages(self) -> list[Path]:
+        """The outbox's files, oldest first."""
+        return sorted(self.folder.glob("*.eml")) if self.folder.exists() else []
+
+
+class SmtpSender:
+    """Sends through an SMTP server given as ``smtp[s]://[user:password@]host[:port][?starttls=1]``."""
+
+    def __init__(self, url: str, sender: str, timeout: float = 10.0):
+        parts = urlsplit(url)
+        self.tls = parts.scheme == "smtps"
+        self.starttls = parse_qs(parts.query).get("starttls", ["0"])[0] in {"1", "true", "yes"}
+        self.host = parts.hostname or "localhost"
+        self.port = parts.port or (465 if self.tls else 25)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.sender = sender
+        self.timeout = timeout
+
+    def send(self, message: Message) -> None:
+        connect = smtplib.SMTP_SSL if self.tls else smtplib.SMTP
+        with connect(self.host, self.port, timeout=self.timeout) as smtp:
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(_email(message, self.sender))
+
+
+class MemorySender:
+    """Keeps messages in ``outbox`` (tests read it)."""
+
+    def __init__(self) -> None:
+        self.outbox: list[Message] = []
+
+    def send(self, message: Message) -> None:
+        self.outbox.append(message)
+
+
+def sender_from_config(url: str, instance_path: Path, sender: str) -> MailSender:
+    """The sender ``KB_MAIL_URL`` names.
+
+    :raise ValueError: for a URL that names no known kind of sender.
+    """
+    scheme = urlsplit(url).scheme if "://" in url else url
+    if scheme == "outbox":
+        return OutboxSender(instance_path / "outbox", sender)
+    if scheme == "memory":
+        return MemorySender()
+    if scheme in {"smtp", "smtps"}:
+        return SmtpSender(url, sender)
+    raise ValueError(f"KB_MAIL_URL must be outbox, memory:// or smtp[s]://…, not {url!r}")
+
+
+def init_app(app: Flask) -> None:
+    """Create the configured sender and keep it on the app (see :func:`current_sender`)."""
+    app.extensions["kb.mail"] = sender_from_config(
+        app.config["KB_MAIL_URL"], Path(app.instance_path), app.config["KB_MAIL_FROM"]
+    )
+
+
+def current_sender() -> MailSender:
+    """The application's sender (services take it as an argument; views pass this one)."""
+    return current_app.extensions["kb.mail"]
+
+
+def deliver(sender: MailSender, messages: Iterable[Message]) -> list[Message]:
+    """Send each message; return those that could not be sent (each failure is logged)."""
+    failed = []
+    for message in messages:
+        try:
+            sender.send(message)
+        except Exception:  # noqa: BLE001 - any delivery failure must not lose the saved change
+            log.exception("Could not send %r to %s", message.subject, message.to)
+            failed.append(message)
+    return failed
