@@ -21,6 +21,9 @@ variable               meaning                                                  
                        or ``smtp[s]://user:password@host:port[?starttls=1]``
 ``KB_MAIL_FROM``       the From address of every email                                ``Pioneer Knowledge Base
                                                                                       <no-reply@localhost>``
+``KB_*_LIMIT*``        rate limits on sign-in, password resets and changes            see :func:`load`
+``KB_RATELIMIT_``      where the limits are counted (``redis://…`` with several      ``memory://``
+``STORAGE_URI``        worker processes)
 =====================  ============================================================  =====================
 """
 
@@ -82,6 +85,11 @@ def load(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dic
         # Sign-in attempts (successful or not), per account and per client address.
         "KB_SIGN_IN_LIMIT_ACCOUNT": env.get("KB_SIGN_IN_LIMIT_ACCOUNT", "5 per 15 minutes"),
         "KB_SIGN_IN_LIMIT_CLIENT": env.get("KB_SIGN_IN_LIMIT_CLIENT", "20 per 15 minutes"),
+        # Password reset requests, per client address and per address asked about; password
+        # changes per account.
+        "KB_PASSWORD_RESET_LIMIT_CLIENT": env.get("KB_PASSWORD_RESET_LIMIT_CLIENT", "10 per hour"),
+        "KB_PASSWORD_RESET_LIMIT_ACCOUNT": env.get("KB_PASSWORD_RESET_LIMIT_ACCOUNT", "3 per hour"),
+        "KB_PASSWORD_CHANGE_LIMIT": env.get("KB_PASSWORD_CHANGE_LIMIT", "10 per 15 minutes"),
         # Where Flask-Limiter counts: per process by default; use redis://… with several workers.
         "RATELIMIT_STORAGE_URI": env.get("KB_RATELIMIT_STORAGE_URI", "memory://"),
         # Cookies: never readable from scripts, not sent on cross-site sub-requests.

@@ -1,16 +1,22 @@
-"""Sites: listing them by wave, a site's profile, and saving them from records."""
+"""Sites: listing them by wave, a site's profile, and saving them from records (import and admins)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from kb.extensions import db
 from kb.models import Entry, Polarity, Site, SiteKind, Theme, ThemeTag
-from kb.services.errors import NotFound
-from kb.services.permissions import visible_entries
+from kb.services import audit
+from kb.services.content_io.schema import SLUG_PATTERN, Problem, SiteRecord, validate
+from kb.services.errors import BadRequest, NotAllowed, NotFound
+from kb.services.permissions import can_administer, visible_entries
+from kb.services.records import site_from_validated, site_record
 
 
 @dataclass(frozen=True)
@@ -86,3 +92,158 @@ def apply_record(site: Site, slug: str, record: dict[str, Any]) -> None:
     site.website = record.get("website")
     site.summary = record["summary"]
     site.profile = record.get("body", "")
+
+
+# --- administering sites ------------------------------------------------------------------------
+#
+# Admins create and edit sites through the same rules as ``content/sites/*.md`` files (the
+# ``SiteRecord`` model), so the form and import can never disagree about what a valid site is.
+# A site's slug is its address, its file name and what entries refer to, so it is chosen once,
+# when the site is created, and never changed here. A site's *name* is part of its entries'
+# search documents; the session hooks in ``kb.search.indexing`` re-index those entries after
+# the commit that renames it, so nothing here has to.
+
+MAX_PROFILE = 50_000
+# Markdown may hold tabs and line breaks; no other control character belongs in text (and
+# PostgreSQL refuses NUL outright).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SLUG = re.compile(SLUG_PATTERN)
+
+
+class InvalidSite(BadRequest):
+    """The site's record breaks the rules; ``problems`` says where (``loc``) and what."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("The site could not be saved: " + "; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class SiteSaved:
+    """The site after a save, and the fields that changed (none: nothing was written)."""
+
+    site: Site
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SiteRow:
+    """A site on the admin list, with how many entries (in any state) belong to it."""
+
+    site: Site
+    entries: int
+
+
+def _require_admin(user: Any) -> None:
+    if not can_administer(user):
+        raise NotAllowed("Only administrators can manage sites.")
+
+
+def sites_for_admin(user: Any) -> list[SiteRow]:
+    """Every site by name, with its number of entries.
+
+    :raise NotAllowed: unless ``user`` is an admin.
+    """
+    _require_admin(user)
+    counts = dict(db.session.execute(select(Entry.site_id, func.count(Entry.id)).group_by(Entry.site_id)).all())
+    return [SiteRow(site, counts.get(site.id, 0)) for site in db.session.scalars(select(Site).order_by(Site.name))]
+
+
+def site_for_editing(user: Any, slug: str) -> tuple[Site, dict[str, Any]]:
+    """The site and its record (see :func:`kb.services.records.site_record`), for the edit form.
+
+    :raise NotAllowed: unless ``user`` is an admin.
+    :raise NotFound: if there is no site ``slug``.
+    """
+    _require_admin(user)
+    site = get_site(slug)
+    return site, site_record(site)
+
+
+def clean_site_record(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` (site fields plus ``body``, the Markdown profile) checked as a site file is.
+
+    :raise InvalidSite: listing every problem.
+    """
+    front = {key: value for key, value in record.items() if key != "body"}
+    body = record.get("body") or ""
+    problems: list[Problem] = []
+    model, found = validate(SiteRecord, front)
+    problems += found
+    if not isinstance(body, str):
+        problems.append(Problem(("body",), "body: must be text"))
+    else:
+        body = body.replace("\r\n", "\n").replace("\r", "\n")
+        if len(body) > MAX_PROFILE:
+            problems.append(Problem(("body",), f"body: must be {MAX_PROFILE:,} characters or fewer"))
+        elif _CONTROL.search(body):
+            problems.append(Problem(("body",), "body: must not contain control characters"))
+    if problems or model is None:
+        raise InvalidSite(problems)
+    return site_from_validated(model, body)
+
+
+def _slug_problems(slug: str) -> list[Problem]:
+    if not isinstance(slug, str) or not _SLUG.match(slug) or len(slug) > 80:
+        return [Problem(("slug",), "slug: must be a slug of at most 80 characters "
+                                   "(lowercase letters, digits and single hyphens)")]
+    if db.session.scalar(select(Site.id).where(Site.slug == slug)) is not None:
+        return [Problem(("slug",), f"slug: there is already a site {slug!r}")]
+    return []
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, ...]:
+    keys = dict.fromkeys([*before, *after])
+    return tuple("profile" if key == "body" else key for key in keys if before.get(key) != after.get(key))
+
+
+def create_site(actor: Any, slug: str, record: dict[str, Any], *, now: datetime,
+                client: str | None = None) -> SiteSaved:
+    """Create the site ``slug`` from ``record``, audited as ``site_saved``.
+
+    :raise NotAllowed: unless ``actor`` is an admin.
+    :raise InvalidSite: for a bad or taken slug or an invalid record (every problem at once).
+    """
+    _require_admin(actor)
+    problems = _slug_problems(slug)
+    try:
+        clean = clean_site_record(record)
+    except InvalidSite as invalid:
+        problems += invalid.problems
+    if problems:
+        raise InvalidSite(problems)
+    site = Site()
+    apply_record(site, slug, clean)
+    db.session.add(site)
+    changed = _changed({}, clean)
+    audit.record("site_saved", actor=actor, subject=f"site:{slug}", now=now, client=client,
+                 created=True, changed=list(changed))
+    try:
+        db.session.commit()
+    except IntegrityError:  # created by someone else since the check above
+        db.session.rollback()
+        raise InvalidSite([Problem(("slug",), f"slug: there is already a site {slug!r}")]) from None
+    return SiteSaved(site, changed)
+
+
+def save_site(actor: Any, slug: str, record: dict[str, Any], *, now: datetime,
+              client: str | None = None) -> SiteSaved:
+    """Replace every field of the site ``slug`` with ``record``; audited as ``site_saved``.
+
+    A record equal to what is stored writes nothing (and records no event).
+
+    :raise NotAllowed: unless ``actor`` is an admin.
+    :raise NotFound: if there is no site ``slug``.
+    :raise InvalidSite: listing every problem of the record; nothing is changed.
+    """
+    _require_admin(actor)
+    site = get_site(slug)
+    clean = clean_site_record(record)
+    changed = _changed(site_record(site), clean)
+    if not changed:
+        return SiteSaved(site, ())
+    apply_record(site, slug, clean)
+    audit.record("site_saved", actor=actor, subject=f"site:{slug}", now=now, client=client,
+                 created=False, changed=list(changed))
+    db.session.commit()
+    return SiteSaved(site, changed)

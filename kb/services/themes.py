@@ -1,17 +1,22 @@
-"""Themes: the index by group with enabler/barrier counts, and one theme's two sides."""
+"""Themes: the index by group with enabler/barrier counts, one theme's two sides, and saving them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from kb.extensions import db
 from kb.models import Entry, Polarity, Theme, ThemeTag
-from kb.services.errors import NotFound
-from kb.services.permissions import visible_entries
+from kb.services import audit
+from kb.services.content_io.schema import Problem, ThemeRecord, validate
+from kb.services.errors import BadRequest, NotAllowed, NotFound
+from kb.services.permissions import can_administer, visible_entries
+from kb.services.records import theme_record
 
 
 @dataclass(frozen=True)
@@ -90,3 +95,131 @@ def apply_record(theme: Theme, record: dict[str, Any], position: int) -> None:
     theme.group = record["group"]
     theme.definition = record["definition"]
     theme.position = position
+
+
+# --- administering themes -----------------------------------------------------------------------
+#
+# Same rules as an item of ``content/themes.yml`` (``ThemeRecord``). The slug is chosen when the
+# theme is created and never changed: entries, URLs, search filters and ``themes.yml`` refer to
+# it. A new theme goes last in display order. Renaming a theme re-indexes the entries tagged
+# with it through the session hooks in ``kb.search.indexing`` (theme names are searchable).
+
+
+class InvalidTheme(BadRequest):
+    """The theme's record breaks the rules; ``problems`` says where (``loc``) and what."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("The theme could not be saved: " + "; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class ThemeSaved:
+    """The theme after a save, and the fields that changed (none: nothing was written)."""
+
+    theme: Theme
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ThemeRow:
+    """A theme on the admin list, with how many entries are tagged with it."""
+
+    theme: Theme
+    entries: int
+
+
+def _require_admin(user: Any) -> None:
+    if not can_administer(user):
+        raise NotAllowed("Only administrators can manage themes.")
+
+
+def themes_for_admin(user: Any) -> list[ThemeRow]:
+    """Every theme in display order, with the number of entries (in any state) tagged with it.
+
+    :raise NotAllowed: unless ``user`` is an admin.
+    """
+    _require_admin(user)
+    counts = dict(db.session.execute(
+        select(ThemeTag.theme_id, func.count(func.distinct(ThemeTag.entry_id))).group_by(ThemeTag.theme_id)
+    ).all())
+    themes = db.session.scalars(select(Theme).order_by(Theme.position, Theme.name))
+    return [ThemeRow(theme, counts.get(theme.id, 0)) for theme in themes]
+
+
+def theme_for_editing(user: Any, slug: str) -> tuple[Theme, dict[str, Any]]:
+    """The theme and its record (see :func:`kb.services.records.theme_record`), for the edit form.
+
+    :raise NotAllowed: unless ``user`` is an admin.
+    :raise NotFound: if there is no theme ``slug``.
+    """
+    _require_admin(user)
+    theme = get_theme(slug)
+    return theme, theme_record(theme)
+
+
+def _clean(record: dict[str, Any]) -> dict[str, Any]:
+    model, problems = validate(ThemeRecord, record)
+    if problems or model is None:
+        raise InvalidTheme(problems)
+    return model.model_dump()
+
+
+def create_theme(actor: Any, slug: str, record: dict[str, Any], *, now: datetime,
+                 client: str | None = None) -> ThemeSaved:
+    """Create the theme ``slug`` from ``record`` (name, group, definition), last in display
+    order; audited as ``theme_saved``.
+
+    :raise NotAllowed: unless ``actor`` is an admin.
+    :raise InvalidTheme: for a bad or taken slug or an invalid record (every problem at once).
+    """
+    _require_admin(actor)
+    problems: list[Problem] = []
+    clean: dict[str, Any] = {}
+    try:
+        clean = _clean({**record, "slug": slug})
+    except InvalidTheme as invalid:
+        problems += invalid.problems
+    if isinstance(slug, str) and db.session.scalar(select(Theme.id).where(Theme.slug == slug)) is not None:
+        problems.append(Problem(("slug",), f"slug: there is already a theme {slug!r}"))
+    if problems:
+        raise InvalidTheme(problems)
+    position = (db.session.scalar(select(func.max(Theme.position))) or 0) + 1
+    theme = Theme()
+    apply_record(theme, clean, position)
+    db.session.add(theme)
+    audit.record("theme_saved", actor=actor, subject=f"theme:{slug}", now=now, client=client,
+                 created=True, changed=[key for key in clean if key != "slug"])
+    try:
+        db.session.commit()
+    except IntegrityError:  # created by someone else since the check above
+        db.session.rollback()
+        raise InvalidTheme([Problem(("slug",), f"slug: there is already a theme {slug!r}")]) from None
+    return ThemeSaved(theme, tuple(key for key in clean if key != "slug"))
+
+
+def save_theme(actor: Any, slug: str, record: dict[str, Any], *, now: datetime,
+               client: str | None = None) -> ThemeSaved:
+    """Replace the name, group and definition of the theme ``slug``; audited as ``theme_saved``.
+
+    ``record`` may repeat the slug but not change it. A record equal to what is stored writes
+    nothing (and records no event).
+
+    :raise NotAllowed: unless ``actor`` is an admin.
+    :raise NotFound: if there is no theme ``slug``.
+    :raise InvalidTheme: listing every problem of the record; nothing is changed.
+    """
+    _require_admin(actor)
+    theme = get_theme(slug)
+    if record.get("slug", slug) != slug:
+        raise InvalidTheme([Problem(("slug",), "slug: cannot be changed once a theme exists")])
+    clean = _clean({**record, "slug": slug})
+    before = theme_record(theme)
+    changed = tuple(key for key in clean if before.get(key) != clean[key])
+    if not changed:
+        return ThemeSaved(theme, ())
+    apply_record(theme, clean, theme.position)
+    audit.record("theme_saved", actor=actor, subject=f"theme:{slug}", now=now, client=client,
+                 created=False, changed=list(changed))
+    db.session.commit()
+    return ThemeSaved(theme, changed)

@@ -1,32 +1,68 @@
-"""/sign-in and /sign-out.
+"""/sign-in, /sign-out, and /account/…: the account page, password change, invitations and resets.
 
 Sign-in is rate-limited per account and per client address (429 with ``Retry-After``), and
-answers an unknown address exactly as it answers a wrong password. ``next`` only ever leads to a
-page of this site.
+answers an unknown address exactly as it answers a wrong password; so does the password reset
+request (same page, same status, whether or not the address has an account). ``next`` only
+ever leads to a page of this site. Links from emails carry signed tokens; a bad one is a 400.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
-from flask_login import login_user, logout_user
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from kb.extensions import limiter
-from kb.services import accounts
+from kb.mail import current_sender
+from kb.services import accounts, users
 
 bp = Blueprint("accounts", __name__)
 
 FAILED = "Enter a correct email address and password"
+EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.nhs.uk"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _client() -> str | None:
+    return request.remote_addr
 
 
 class SignInForm(FlaskForm):
     email = EmailField("Email address", validators=[DataRequired("Enter your email address"), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired("Enter your password"),
                                                      Length(max=accounts.MAX_PASSWORD_LENGTH)])
+
+
+def _usable_password(form: FlaskForm, field: PasswordField) -> None:
+    if problem := accounts.check_new_password(field.data or ""):
+        raise ValidationError(problem)
+
+
+class NewPasswordForm(FlaskForm):
+    """A new password, typed twice (invitations, resets)."""
+
+    password = PasswordField("New password", validators=[DataRequired("Enter a new password"), _usable_password])
+    confirm = PasswordField("Confirm new password", validators=[
+        DataRequired("Enter the new password again"), EqualTo("password", "The passwords do not match")])
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current_password = PasswordField("Current password", validators=[
+        DataRequired("Enter your current password"), Length(max=accounts.MAX_PASSWORD_LENGTH)])
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("Email address", filters=[accounts.normalise_email], validators=[
+        DataRequired("Enter your email address"), Length(max=254, message=EMAIL_FORMAT),
+        Regexp(accounts.EMAIL, message=EMAIL_FORMAT)])
 
 
 def safe_next(target: str | None) -> str:
@@ -43,6 +79,18 @@ def _account_key() -> str:
     return "account:" + accounts.normalise_email(request.form.get("email", ""))
 
 
+def _reset_address_key() -> str:
+    return "reset:" + accounts.normalise_email(request.form.get("email", ""))
+
+
+def _own_account_key() -> str:
+    return f"password-change:{getattr(current_user, 'id', None) or request.remote_addr}"
+
+
+def _status() -> int:
+    return 400 if request.method == "POST" else 200
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["KB_SIGN_IN_LIMIT_CLIENT"], methods=["POST"])
 @limiter.limit(lambda: current_app.config["KB_SIGN_IN_LIMIT_ACCOUNT"], key_func=_account_key, methods=["POST"])
@@ -52,7 +100,7 @@ def sign_in():
     next_url = safe_next(request.values.get("next"))
     failed = False
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        user = accounts.authenticate(form.email.data, form.password.data, now=_now(), client=_client())
         if user is not None:
             session.clear()  # nothing from before sign-in carries over into the new session
             login_user(user)
@@ -65,6 +113,78 @@ def sign_in():
 @bp.post("/sign-out")
 def sign_out():
     """End the session (a POST with the form's CSRF token, so no link can sign anyone out)."""
+    accounts.sign_out(current_user, now=_now(), client=_client())
     logout_user()
     session.clear()
     return redirect(url_for("home.index"))
+
+
+@bp.get("/account/")
+@login_required
+def account():
+    """The signed-in person's account: name, address, roles, and where to manage things."""
+    return render_template("accounts/account.html", user=current_user)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["KB_PASSWORD_CHANGE_LIMIT"],
+               key_func=_own_account_key, methods=["POST"])
+@login_required
+def change_password():
+    """Change one's own password; every other session of the account ends, this one goes on."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.change_password(current_user, form.current_password.data, form.password.data,
+                                            now=_now(), client=_client())
+        except accounts.WrongPassword as wrong:
+            form.current_password.errors = [wrong.message]
+        else:
+            login_user(user)  # the session token rotated: keep this session under the new one
+            flash("Your password has been changed. You have been signed out everywhere else.", "success")
+            return redirect(url_for("accounts.account"))
+    return render_template("accounts/change_password.html", form=form), _status()
+
+
+@bp.route("/account/invitation/<path:token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    """Accept an invitation: choose a password, then be signed in. :raise BadRequest: (400) bad link."""
+    now = _now()
+    person = users.invitation_for(token, now=now)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        user = users.accept_invitation(token, form.password.data, now=now, client=_client())
+        session.clear()
+        login_user(user)
+        flash(f"Welcome, {user.name}. Your account is ready.", "success")
+        return redirect(url_for("accounts.account"))
+    return render_template("accounts/accept_invitation.html", form=form, person=person, token=token), _status()
+
+
+@bp.route("/account/password-reset", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["KB_PASSWORD_RESET_LIMIT_CLIENT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["KB_PASSWORD_RESET_LIMIT_ACCOUNT"],
+               key_func=_reset_address_key, methods=["POST"])
+def request_password_reset():
+    """Ask for a reset link. The answer is the same whether or not the address has an account."""
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data, now=_now(), sender=current_sender(), client=_client())
+        return render_template("accounts/password_reset_sent.html")
+    return render_template("accounts/request_password_reset.html", form=form), _status()
+
+
+@bp.route("/account/password-reset/<path:token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password through a reset link. :raise BadRequest: (400) for a bad link."""
+    now = _now()
+    person = accounts.reset_target(token, now=now)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        accounts.reset_password(token, form.password.data, now=now, client=_client())
+        if current_user.is_authenticated:
+            logout_user()
+        session.clear()
+        flash("Your password has been changed. Sign in with your new password.", "success")
+        return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/reset_password.html", form=form, person=person, token=token), _status()

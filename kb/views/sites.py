@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from kb.services import entries, sites
+from kb.services.permissions import can_create_entry, can_manage_editors
 
 bp = Blueprint("sites", __name__, url_prefix="/sites")
 
@@ -27,4 +28,6 @@ def show(slug: str):
         own_entries=[e for e in site_entries if e.site_id == site.id],
         involved_entries=[e for e in site_entries if e.site_id != site.id],
         profile=sites.theme_profile(site, current_user),
+        can_add_entry=can_create_entry(current_user, site),
+        can_manage_people=can_manage_editors(current_user, site),
     )

@@ -40,6 +40,31 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+# People the authoring journeys sign in as (all with PASSWORD): Sheffield's editor and lead.
+PASSWORD = "browser test password"
+ACCOUNTS = {"editor": "editor@sheffield.example.nhs.uk", "lead": "lead@sheffield.example.nhs.uk"}
+
+
+def _add_accounts(folder: Path, database: Path) -> None:
+    from kb import create_app
+    from kb.extensions import db
+    from kb.models import Membership, Site, SiteRole, User
+    from kb.search import backend
+    from kb.services.accounts import set_password
+
+    app = create_app({"KB_INSTANCE_PATH": str(folder), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+                      "SECRET_KEY": "browser-tests", "KB_INDEX_DIR": folder / "index"})
+    with app.app_context():
+        sheffield = db.session.scalar(db.select(Site).where(Site.slug == "sheffield"))
+        for role, email in ACCOUNTS.items():
+            user = User(email=email, name=f"Sheffield {role}")
+            set_password(user, PASSWORD)
+            db.session.add(Membership(user=user, site=sheffield, role=SiteRole(role)))
+        db.session.commit()
+        db.engine.dispose()
+        backend().close()
+
+
 @pytest.fixture(scope="session")
 def server(db_templates, tmp_path_factory):
     """Base URL of a running server over the real content."""
@@ -47,6 +72,7 @@ def server(db_templates, tmp_path_factory):
     database = folder / "kb.sqlite3"
     shutil.copy(db_templates["content"], database)
     shutil.copytree(db_templates["content-index"], folder / "index", symlinks=True)
+    _add_accounts(folder, database)
     port = _free_port()
     env = {
         **os.environ,

@@ -1,0 +1,151 @@
+"""Mail: a rendered message reaches a real SMTP server and the outbox, a failed delivery is
+reported and logged rather than raised, links in mail ignore the Host header, subjects stay one line."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from types import SimpleNamespace
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import url_for
+
+from kb.links import absolute_url
+from kb.mail import Message, OutboxSender, SmtpSender, deliver, render_message
+
+FROM = "Pioneer Knowledge Base <no-reply@kb.test>"
+
+
+class Collector:
+    """An aiosmtpd handler that keeps every message it is given."""
+
+    def __init__(self) -> None:
+        self.envelopes: list = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # the name aiosmtpd calls
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    handler = Collector()
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield handler, controller.port
+    finally:
+        controller.stop()
+
+
+def _review_message(to: str = "lee@example.nhs.uk", title: str = "A £270m pooled budget", note: str = "") -> Message:
+    entry = SimpleNamespace(title=title, site=SimpleNamespace(name="Sheffield"))
+    return render_message(
+        "review_requested", to,
+        reviewer=SimpleNamespace(name="Lee Lead"), author=SimpleNamespace(name="Eddie Editor"),
+        entry=entry, note=note, link=absolute_url("entries.show", slug="pooled-budget"),
+    )
+
+
+def _parts(email: EmailMessage) -> tuple[str, str]:
+    text = email.get_body(preferencelist=("plain",)).get_content()
+    html = email.get_body(preferencelist=("html",)).get_content()
+    return text, html
+
+
+def test_smtp_sender_delivers_a_rendered_message_to_a_real_server(app, smtp_server):
+    handler, port = smtp_server
+    message = _review_message(note="Please check the <figures> & dates")
+
+    SmtpSender(f"smtp://127.0.0.1:{port}", FROM, timeout=5).send(message)
+
+    [envelope] = handler.envelopes
+    assert envelope.mail_from == "no-reply@kb.test" and envelope.rcpt_tos == ["lee@example.nhs.uk"]
+    email = message_from_bytes(envelope.content, policy=policy.default)
+    assert email["To"] == "lee@example.nhs.uk" and email["From"] == FROM
+    assert email["Subject"] == "Review requested: A £270m pooled budget"
+    assert email.get_content_type() == "multipart/alternative"
+    text, html = _parts(email)
+    assert "Dear Lee Lead," in text and "A £270m pooled budget" in text
+    assert "Please check the <figures> & dates" in text  # plain text is not HTML-escaped
+    assert "http://kb.test/entries/pooled-budget" in text
+    assert '<a href="http://kb.test/entries/pooled-budget">' in html
+    assert "Please check the &lt;figures&gt; &amp; dates" in html  # the HTML part escapes what people typed
+
+
+def test_outbox_sender_writes_a_parseable_eml_file(app, tmp_path):
+    outbox = OutboxSender(tmp_path / "outbox", FROM)
+    outbox.send(_review_message())
+    outbox.send(_review_message(to="sam@example.nhs.uk"))
+
+    files = outbox.messages()
+    assert len(files) == 2 and list((tmp_path / "outbox").glob("*.tmp")) == []
+    email = message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    assert email["To"] == "lee@example.nhs.uk" and email["Subject"] == "Review requested: A £270m pooled budget"
+    assert email["Message-ID"] and email["Date"]
+    text, html = _parts(email)
+    assert "Dear Lee Lead," in text and "<p>Dear Lee Lead,</p>" in html
+    assert message_from_bytes(files[1].read_bytes(), policy=policy.default)["To"] == "sam@example.nhs.uk"
+
+
+def test_deliver_returns_and_logs_failures_when_the_server_is_down(app, caplog):
+    port = _free_port()  # nothing listens here any more
+    sender = SmtpSender(f"smtp://127.0.0.1:{port}", FROM, timeout=2)
+    messages = [_review_message(), _review_message(to="sam@example.nhs.uk")]
+
+    with caplog.at_level(logging.ERROR, logger="kb.mail"):
+        failed = deliver(sender, messages)
+
+    assert failed == messages
+    logged = [record for record in caplog.records if record.name == "kb.mail"]
+    assert len(logged) == 2 and all(record.exc_info for record in logged)
+    assert "lee@example.nhs.uk" in logged[0].getMessage() and "sam@example.nhs.uk" in logged[1].getMessage()
+
+
+def test_deliver_sends_what_it_can_and_reports_the_rest(app, smtp_server, caplog):
+    handler, port = smtp_server
+
+    class FailsForSam(SmtpSender):
+        def send(self, message: Message) -> None:
+            if message.to.startswith("sam@"):
+                raise ConnectionError("mailbox unavailable")
+            super().send(message)
+
+    sender = FailsForSam(f"smtp://127.0.0.1:{port}", FROM, timeout=5)
+    messages = [_review_message(to="sam@example.nhs.uk"), _review_message()]
+    with caplog.at_level(logging.ERROR, logger="kb.mail"):
+        assert deliver(sender, messages) == messages[:1]
+    assert [envelope.rcpt_tos for envelope in handler.envelopes] == [["lee@example.nhs.uk"]]
+
+
+def test_absolute_links_use_the_base_url_even_when_the_host_header_is_hostile(app):
+    with app.test_request_context("/entries/x", headers={"Host": "evil.example"}, base_url="https://evil.example"):
+        assert url_for("entries.show", slug="x", _external=True).startswith("https://evil.example/")  # the trap
+        assert absolute_url("entries.show", slug="x") == "http://kb.test/entries/x"
+        assert "evil.example" not in _review_message().text
+
+
+def test_absolute_links_keep_a_base_url_path(app):
+    app.config["KB_BASE_URL"] = "https://nhs.example/kb"
+    assert absolute_url("sites.show", slug="leeds") == "https://nhs.example/kb/sites/leeds"
+
+
+def test_a_multi_line_subject_is_folded_into_one_line(app, smtp_server):
+    handler, port = smtp_server
+    message = _review_message(title="Line one\r\nBcc: victim@example.org\n\n   line three")
+
+    assert message.subject == "Review requested: Line one Bcc: victim@example.org line three"
+    SmtpSender(f"smtp://127.0.0.1:{port}", FROM, timeout=5).send(message)
+    [envelope] = handler.envelopes
+    email = message_from_bytes(envelope.content, policy=policy.default)
+    assert envelope.rcpt_tos == ["lee@example.nhs.uk"]  # no header was injected
+    assert email["Bcc"] is None and email["Subject"] == message.subject
