@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from kb.extensions import db
 from kb.models import Entry, EntryStatus, Revision, Site, Theme
 from kb.services import entries as entry_service
-from kb.services.content_io.schema import SLUG_PATTERN, EntryRecord, Problem, validate
+from kb.services.content_io.schema import RESERVED_ENTRY_SLUGS, SLUG_PATTERN, EntryRecord, Problem, validate
 from kb.services.errors import BadRequest, NotAllowed, NotFound, ServiceError
 from kb.services.merging import FieldConflict, merge_records
 from kb.services.permissions import can_create_entry, can_edit, can_know_of, can_work_on
@@ -116,7 +116,7 @@ def slug_for(title: str) -> str:
     base = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:70].strip("-") or "entry"
     taken = set(db.session.scalars(select(Entry.slug).where(Entry.slug.like(f"{base}%"))))
     slug, n = base, 2
-    while slug in taken:
+    while slug in taken or slug in RESERVED_ENTRY_SLUGS:
         slug, n = f"{base}-{n}", n + 1
     return slug
 
@@ -133,6 +133,8 @@ def _clean(user: Any, record: dict[str, Any], *, slug: str) -> dict[str, Any]:
     body = record.get("body") or ""
     if not isinstance(body, str):
         raise InvalidEntry([Problem(("body",), "body: must be text")])
+    if "\x00" in body:  # PostgreSQL cannot store it, and import refuses it too
+        raise InvalidEntry([Problem(("body",), "body: contains a NUL character; remove it")])
     model, problems = validate(EntryRecord, front)
     if model is None:
         raise InvalidEntry(problems)
@@ -219,6 +221,8 @@ def create_entry(user: Any, record: dict[str, Any], *, slug: str | None, summary
     slug = slug or slug_for(str(record.get("title") or ""))
     if not re.fullmatch(SLUG_PATTERN, slug) or len(slug) > 80:
         raise InvalidEntry([Problem(("slug",), "slug: must be lowercase letters, digits and single hyphens")])
+    if slug in RESERVED_ENTRY_SLUGS:
+        raise InvalidEntry([Problem(("slug",), f"slug: {slug!r} is reserved for the site's own pages")])
     if db.session.scalar(select(Entry.id).where(Entry.slug == slug)) is not None:
         raise InvalidEntry([Problem(("slug",), f"slug: {slug!r} is already used by another entry")])
     clean = _clean(user, {**record, "status": EntryStatus.DRAFT.value, "published": None, "updated": None},

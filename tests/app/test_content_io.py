@@ -193,6 +193,7 @@ def test_hostile_files_are_refused_with_a_message(app, tmp_path):
     (root / "entries" / "bomb.md").write_text("---\na: &a [x]\nb: [*a, *a]\n---\n", encoding="utf-8")
     (root / "entries" / "list.md").write_text("---\n- a\n- b\n---\n", encoding="utf-8")
     (root / "entries" / "python-tag.md").write_text("---\ntitle: !!python/name:os.system\n---\n", encoding="utf-8")
+    (root / "entries" / "new.md").write_text("---\ntitle: Hidden behind /entries/new\n---\n", encoding="utf-8")
 
     report = import_content(root, now=NOW)
 
@@ -203,6 +204,7 @@ def test_hostile_files_are_refused_with_a_message(app, tmp_path):
     assert "bomb.md:2: YAML anchors and aliases (&, *) are not allowed" in messages
     assert "list.md:2: front matter must be a set of 'key: value' lines" in messages
     assert "python-tag.md:2: invalid YAML" in messages
+    assert "new.md:1: file name 'new' is reserved for the site's own pages" in messages
     assert db.session.scalar(select(func.count(Entry.id))) == 0
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from kb.models import NetworkRole
 from kb.security import CONTENT_SECURITY_POLICY
+from tests.factories import make_user
 
 PATHS = ["/", "/search?q=care", "/search?q=site:sheffield", "/sites", "/themes", "/glossary",
          "/entries/does-not-exist", "/search?page=abc", "/static/css/kb.css", "/healthz"]
@@ -23,6 +27,28 @@ def test_every_response_carries_the_security_headers(content_client, path):
     assert "Strict-Transport-Security" not in headers  # only when served over HTTPS
 
 
+# Pages only signed-in staff see: the editor, history, account and administration pages.
+STAFF_PATHS = ["/entries/new", "/entries/sheffield-pooled-budget/edit", "/entries/sheffield-pooled-budget/history",
+               "/entries/sheffield-pooled-budget/diff?from=1&to=1", "/entries/sheffield-pooled-budget/revisions/1",
+               "/account/", "/account/password", "/account/entries", "/admin/", "/admin/users", "/admin/users/invite",
+               "/admin/sites", "/admin/sites/sheffield/edit", "/admin/themes", "/admin/audit", "/sites/sheffield/people"]
+
+
+@pytest.fixture
+def admin_client(content_app):
+    admin = make_user("admin@example.nhs.uk", network_role=NetworkRole.ADMIN)
+    return content_app.test_client(user=admin)
+
+
+@pytest.mark.parametrize("path", STAFF_PATHS)
+def test_staff_pages_carry_the_headers_and_no_inline_scripts_or_styles(admin_client, path):
+    response = admin_client.get(path)
+    assert response.status_code == 200, path
+    assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert response.headers["X-Frame-Options"] == "DENY"
+    _assert_no_inline_code(response.get_data(as_text=True), path)
+
+
 def test_the_policy_allows_no_inline_script_and_no_framing():
     directives = dict(part.strip().split(" ", 1) for part in CONTENT_SECURITY_POLICY.split(";"))
     assert directives["script-src"] == "'self'"
@@ -32,10 +58,14 @@ def test_the_policy_allows_no_inline_script_and_no_framing():
 
 def test_pages_have_no_inline_scripts_or_style_attributes(content_client):
     for path in ("/", "/search?q=care", "/sites", "/themes", "/glossary"):
-        html = content_client.get(path).get_data(as_text=True)
-        assert "style=" not in html, path
-        for chunk in html.split("<script")[1:]:
-            assert chunk.lstrip().startswith(("src=", "type=\"module\" src=")), (path, chunk[:80])
+        _assert_no_inline_code(content_client.get(path).get_data(as_text=True), path)
+
+
+def _assert_no_inline_code(html: str, path: str) -> None:
+    assert "style=" not in html, path
+    assert not re.search(r"\son[a-z]+=", html), path  # no event-handler attributes
+    for chunk in html.split("<script")[1:]:
+        assert chunk.lstrip().startswith(("src=", "type=\"module\" src=")), (path, chunk[:80])
 
 
 def test_https_deployments_also_get_strict_transport_security(tmp_path):

@@ -256,3 +256,16 @@ def test_links_to_another_sites_draft_are_refused_as_unknown(team):
     with pytest.raises(authoring.InvalidEntry) as caught:
         _save(team, "editor", entry, 1, links=[{"rel": "describes", "entry": hidden.slug}])
     assert "there is no entry 'hidden-draft'" in str(caught.value)
+
+
+def test_slugs_of_the_editors_own_pages_are_never_given_to_entries(team):
+    assert _create(team, title="New").slug == "new-2"
+    with pytest.raises(authoring.InvalidEntry) as caught:
+        authoring.create_entry(team["editor"], _record(), slug="preview", summary="", minor=False, now=NOW)
+    assert "reserved" in str(caught.value)
+
+
+def test_a_body_with_a_nul_character_is_refused(team):
+    with pytest.raises(authoring.InvalidEntry) as caught:
+        _create(team, body="Before\x00after")
+    assert caught.value.problems[0].loc == ("body",)

@@ -38,6 +38,7 @@ from kb.services.records import (
     theme_record,
 )
 from kb.services.content_io.schema import (
+    RESERVED_ENTRY_SLUGS,
     SLUG_PATTERN,
     EntryRecord,
     Problem,
@@ -110,6 +111,9 @@ class _Run:
         slug = path.stem
         if not _SLUG.match(slug) or len(slug) > 80:
             self.fail(path, 1, "file name must be a slug (lowercase letters, digits and single hyphens) ending in .md")
+            return None
+        if model is EntryRecord and slug in RESERVED_ENTRY_SLUGS:
+            self.fail(path, 1, f"file name {slug!r} is reserved for the site's own pages: choose another")
             return None
         try:
             content = frontmatter.split(frontmatter.read_text(path))

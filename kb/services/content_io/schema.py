@@ -33,6 +33,8 @@ from kb.models import (
 )
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+# Entry slugs that name the editor's own pages (/entries/new, /entries/preview).
+RESERVED_ENTRY_SLUGS = frozenset({"new", "preview"})
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 
 
