@@ -28,7 +28,7 @@ from kb.extensions import db
 from kb.models import Entry, EntryStatus, Revision, Site, Theme
 from kb.services import entries as entry_service
 from kb.services.content_io.schema import RESERVED_ENTRY_SLUGS, SLUG_PATTERN, EntryRecord, Problem, validate
-from kb.services.errors import BadRequest, NotAllowed, NotFound, ServiceError
+from kb.services.errors import BadRequest, Invalid, NotAllowed, NotFound, ServiceError
 from kb.services.merging import FieldConflict, merge_records
 from kb.services.permissions import can_create_entry, can_edit, can_know_of, can_work_on
 from kb.services.records import entry_from_validated, entry_record
@@ -38,12 +38,10 @@ WORKFLOW_FIELDS = ("status", "published", "updated")
 MAX_SUMMARY = 300
 
 
-class InvalidEntry(BadRequest):
-    """The submitted record breaks the rules; ``problems`` say where (locations as in records)."""
+class InvalidEntry(Invalid):
+    """The submitted entry breaks the rules (see :class:`Invalid`)."""
 
-    def __init__(self, problems: list[Problem]):
-        super().__init__("There is a problem with the entry: " + "; ".join(p.message for p in problems))
-        self.problems = problems
+    subject = "The entry"
 
 
 class EditConflict(ServiceError):

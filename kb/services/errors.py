@@ -27,3 +27,15 @@ class NotAllowed(ServiceError):
     """The user may know the thing exists but may not do this to it."""
 
     status = 403
+
+
+class Invalid(BadRequest):
+    """A record (an entry, site or theme) breaks the rules. ``problems`` are
+    :class:`kb.services.content_io.schema.Problem` values: where (``loc``, a path into the
+    record) and what, so forms can show each message next to its field."""
+
+    subject = "The record"
+
+    def __init__(self, problems: list):
+        super().__init__(f"{self.subject} could not be saved: " + "; ".join(p.message for p in problems))
+        self.problems = problems

@@ -14,7 +14,7 @@ from kb.extensions import db
 from kb.models import Entry, Polarity, Site, SiteKind, Theme, ThemeTag
 from kb.services import audit
 from kb.services.content_io.schema import SLUG_PATTERN, Problem, SiteRecord, validate
-from kb.services.errors import BadRequest, NotAllowed, NotFound
+from kb.services.errors import Invalid, NotAllowed, NotFound
 from kb.services.permissions import can_administer, visible_entries
 from kb.services.records import site_from_validated, site_record
 
@@ -110,12 +110,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SLUG = re.compile(SLUG_PATTERN)
 
 
-class InvalidSite(BadRequest):
-    """The site's record breaks the rules; ``problems`` says where (``loc``) and what."""
+class InvalidSite(Invalid):
+    """The site's record breaks the rules (see :class:`Invalid`)."""
 
-    def __init__(self, problems: list[Problem]):
-        super().__init__("The site could not be saved: " + "; ".join(p.message for p in problems))
-        self.problems = problems
+    subject = "The site"
 
 
 @dataclass(frozen=True)

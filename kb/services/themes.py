@@ -14,7 +14,7 @@ from kb.extensions import db
 from kb.models import Entry, Polarity, Theme, ThemeTag
 from kb.services import audit
 from kb.services.content_io.schema import Problem, ThemeRecord, validate
-from kb.services.errors import BadRequest, NotAllowed, NotFound
+from kb.services.errors import Invalid, NotAllowed, NotFound
 from kb.services.permissions import can_administer, visible_entries
 from kb.services.records import theme_record
 
@@ -105,12 +105,10 @@ def apply_record(theme: Theme, record: dict[str, Any], position: int) -> None:
 # with it through the session hooks in ``kb.search.indexing`` (theme names are searchable).
 
 
-class InvalidTheme(BadRequest):
-    """The theme's record breaks the rules; ``problems`` says where (``loc``) and what."""
+class InvalidTheme(Invalid):
+    """The theme's record breaks the rules (see :class:`Invalid`)."""
 
-    def __init__(self, problems: list[Problem]):
-        super().__init__("The theme could not be saved: " + "; ".join(p.message for p in problems))
-        self.problems = problems
+    subject = "The theme"
 
 
 @dataclass(frozen=True)
