@@ -73,10 +73,13 @@ def edit(slug: str):
     :raise NotFound: (404) if there is no such entry or the user may not know of it.
     :raise NotAllowed: (403) if the user may see it but not change it.
     """
-    entry, record = authoring.editable_record(current_user, slug)
     if request.method == "GET":
+        entry, record = authoring.editable_record(current_user, slug)
         form = EntryForm(data={**entry_form.form_data(record), "base_version": str(entry.version)})
     else:
+        # The save checks the right to edit; if it was lost while the form was open (the entry
+        # was published meanwhile), the form comes back with the person's words in it.
+        entry = authoring.entry_for(current_user, slug)
         form = EntryForm()
     del form.slug  # chosen once, when the entry is created
     sites = worklist.author_sites(current_user)
@@ -118,6 +121,10 @@ def _editor(form: EntryForm, sites: list[Any], *, entry: Entry | None):
     except BadRequest as err:  # a version the entry never had, a damaged key: keep the input
         form.general_errors.append(err.message)
         return _page(form, entry, 400)
+    except NotAllowed as err:  # e.g. published by a lead while an editor had the form open
+        form.general_errors.append(f"{err.message} Your changes have not been saved: copy them from "
+                                   "the form below if you need them.")
+        return _page(form, entry, 403)
     _flash_saved(outcome, entry, form)
     return redirect(url_for("entries.show", slug=outcome.entry.slug))
 

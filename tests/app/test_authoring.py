@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,10 +13,12 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from kb.extensions import db
+from kb.services import workflow
 from kb.models import Entry, EntryStatus, Membership, NetworkRole, Revision, SiteRole
 from tests.factories import make_entry, make_site, make_theme, make_user
 from tests.inertness import load_payloads, problems_in
 
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 PAYLOADS = load_payloads(Path(__file__).parent.parent / "data" / "xss_payloads.txt")
 
 
@@ -548,3 +551,18 @@ def test_dashboard_lists_the_users_entries_by_status(world):
     assert "/entries/leeds-live" not in links  # admins see other sites' unfinished work only
     member_page = world.app.test_client(user=world.member).get("/account/entries")
     assert member_page.status_code == 200 and "not an editor or lead of any site" in member_page.get_data(as_text=True)
+
+
+def test_an_entry_published_while_its_editor_types_keeps_their_words_on_the_page(world):
+    entry = draft(world)
+    client = world.app.test_client(user=world.editor)
+    values = page_form(client, f"/entries/{entry.slug}/edit")
+    workflow.publish_entry(world.lead, entry.slug, now=NOW)  # meanwhile, the lead publishes it
+    fill(values, body="My carefully written new paragraph.", action="save")
+    response = client.post(f"/entries/{entry.slug}/edit", data=values)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "can change a published or archived entry" in html and "Your changes have not been saved" in html
+    assert form_values(html)["body"] == "My carefully written new paragraph."
+    db.session.expire_all()
+    assert db.session.get(Entry, entry.id).body == "Some **body** text."
