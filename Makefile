@@ -13,8 +13,9 @@ FLASK  := $(BIN)/flask --app kb
 
 .PHONY: run test setup setup-test db content index clean
 
+# Links in emails use KB_BASE_URL; unless it is set, they point at this server's own port.
 run: setup db content index
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	KB_BASE_URL="$${KB_BASE_URL:-http://127.0.0.1:$(PORT)}" $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: setup-test
 	$(BIN)/python -m pytest
