@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, true
 
 from kb.models import Entry, EntryStatus, NetworkRole, Site, SiteRole, Visibility
+from kb.services.errors import NotAllowed
 
 # Which statuses an editor (not a lead) may edit: work that is not yet out in the world.
 EDITABLE_BY_EDITORS = frozenset({EntryStatus.DRAFT, EntryStatus.IN_REVIEW})
@@ -140,6 +141,12 @@ def can_manage_editors(user: Any, site: Site | int) -> bool:
 def can_administer(user: Any) -> bool:
     """May ``user`` manage users, network roles, leads, sites and themes, and read the audit log?"""
     return is_admin(user)
+
+
+def require_admin(user: Any, message: str) -> None:
+    """:raise NotAllowed: with ``message`` unless ``user`` may administer (see :func:`can_administer`)."""
+    if not can_administer(user):
+        raise NotAllowed(message)
 
 
 def entry_actions(user: Any, entry: Entry) -> dict[str, bool]:

@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from kb.extensions import db
 from kb.models import Entry, Polarity, Site, SiteKind, Theme, ThemeTag
 from kb.services import audit
-from kb.services.content_io.schema import SLUG_PATTERN, Problem, SiteRecord, validate
-from kb.services.errors import Invalid, NotAllowed, NotFound
-from kb.services.permissions import can_administer, visible_entries
+from kb.services.content_io.schema import CONTROL_IN_TEXT, SLUG_PATTERN, Problem, SiteRecord, validate
+from kb.services.errors import Invalid, NotFound
+from kb.services.permissions import require_admin, visible_entries
 from kb.services.records import site_from_validated, site_record
 
 
@@ -104,11 +104,10 @@ def apply_record(site: Site, slug: str, record: dict[str, Any]) -> None:
 # the commit that renames it, so nothing here has to.
 
 MAX_PROFILE = 50_000
-# Markdown may hold tabs and line breaks; no other control character belongs in text (and
-# PostgreSQL refuses NUL outright).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SLUG = re.compile(SLUG_PATTERN)
 
+
+ADMINS_ONLY = "Only administrators can manage sites."
 
 class InvalidSite(Invalid):
     """The site's record breaks the rules (see :class:`Invalid`)."""
@@ -132,17 +131,13 @@ class SiteRow:
     entries: int
 
 
-def _require_admin(user: Any) -> None:
-    if not can_administer(user):
-        raise NotAllowed("Only administrators can manage sites.")
-
 
 def sites_for_admin(user: Any) -> list[SiteRow]:
     """Every site by name, with its number of entries.
 
     :raise NotAllowed: unless ``user`` is an admin.
     """
-    _require_admin(user)
+    require_admin(user, ADMINS_ONLY)
     counts = dict(db.session.execute(select(Entry.site_id, func.count(Entry.id)).group_by(Entry.site_id)).all())
     return [SiteRow(site, counts.get(site.id, 0)) for site in db.session.scalars(select(Site).order_by(Site.name))]
 
@@ -153,7 +148,7 @@ def site_for_editing(user: Any, slug: str) -> tuple[Site, dict[str, Any]]:
     :raise NotAllowed: unless ``user`` is an admin.
     :raise NotFound: if there is no site ``slug``.
     """
-    _require_admin(user)
+    require_admin(user, ADMINS_ONLY)
     site = get_site(slug)
     return site, site_record(site)
 
@@ -174,7 +169,7 @@ def clean_site_record(record: dict[str, Any]) -> dict[str, Any]:
         body = body.replace("\r\n", "\n").replace("\r", "\n")
         if len(body) > MAX_PROFILE:
             problems.append(Problem(("body",), f"body: must be {MAX_PROFILE:,} characters or fewer"))
-        elif _CONTROL.search(body):
+        elif CONTROL_IN_TEXT.search(body):
             problems.append(Problem(("body",), "body: must not contain control characters"))
     if problems or model is None:
         raise InvalidSite(problems)
@@ -202,7 +197,7 @@ def create_site(actor: Any, slug: str, record: dict[str, Any], *, now: datetime,
     :raise NotAllowed: unless ``actor`` is an admin.
     :raise InvalidSite: for a bad or taken slug or an invalid record (every problem at once).
     """
-    _require_admin(actor)
+    require_admin(actor, ADMINS_ONLY)
     problems = _slug_problems(slug)
     try:
         clean = clean_site_record(record)
@@ -234,7 +229,7 @@ def save_site(actor: Any, slug: str, record: dict[str, Any], *, now: datetime,
     :raise NotFound: if there is no site ``slug``.
     :raise InvalidSite: listing every problem of the record; nothing is changed.
     """
-    _require_admin(actor)
+    require_admin(actor, ADMINS_ONLY)
     site = get_site(slug)
     clean = clean_site_record(record)
     changed = _changed(site_record(site), clean)

@@ -14,8 +14,8 @@ from kb.extensions import db
 from kb.models import Entry, Polarity, Theme, ThemeTag
 from kb.services import audit
 from kb.services.content_io.schema import Problem, ThemeRecord, validate
-from kb.services.errors import Invalid, NotAllowed, NotFound
-from kb.services.permissions import can_administer, visible_entries
+from kb.services.errors import Invalid, NotFound
+from kb.services.permissions import require_admin, visible_entries
 from kb.services.records import theme_record
 
 
@@ -105,6 +105,8 @@ def apply_record(theme: Theme, record: dict[str, Any], position: int) -> None:
 # with it through the session hooks in ``kb.search.indexing`` (theme names are searchable).
 
 
+ADMINS_ONLY = "Only administrators can manage themes."
+
 class InvalidTheme(Invalid):
     """The theme's record breaks the rules (see :class:`Invalid`)."""
 
@@ -127,17 +129,13 @@ class ThemeRow:
     entries: int
 
 
-def _require_admin(user: Any) -> None:
-    if not can_administer(user):
-        raise NotAllowed("Only administrators can manage themes.")
-
 
 def themes_for_admin(user: Any) -> list[ThemeRow]:
     """Every theme in display order, with the number of entries (in any state) tagged with it.
 
     :raise NotAllowed: unless ``user`` is an admin.
     """
-    _require_admin(user)
+    require_admin(user, ADMINS_ONLY)
     counts = dict(db.session.execute(
         select(ThemeTag.theme_id, func.count(func.distinct(ThemeTag.entry_id))).group_by(ThemeTag.theme_id)
     ).all())
@@ -151,7 +149,7 @@ def theme_for_editing(user: Any, slug: str) -> tuple[Theme, dict[str, Any]]:
     :raise NotAllowed: unless ``user`` is an admin.
     :raise NotFound: if there is no theme ``slug``.
     """
-    _require_admin(user)
+    require_admin(user, ADMINS_ONLY)
     theme = get_theme(slug)
     return theme, theme_record(theme)
 
@@ -171,7 +169,7 @@ def create_theme(actor: Any, slug: str, record: dict[str, Any], *, now: datetime
     :raise NotAllowed: unless ``actor`` is an admin.
     :raise InvalidTheme: for a bad or taken slug or an invalid record (every problem at once).
     """
-    _require_admin(actor)
+    require_admin(actor, ADMINS_ONLY)
     problems: list[Problem] = []
     clean: dict[str, Any] = {}
     try:
@@ -207,7 +205,7 @@ def save_theme(actor: Any, slug: str, record: dict[str, Any], *, now: datetime,
     :raise NotFound: if there is no theme ``slug``.
     :raise InvalidTheme: listing every problem of the record; nothing is changed.
     """
-    _require_admin(actor)
+    require_admin(actor, ADMINS_ONLY)
     theme = get_theme(slug)
     if record.get("slug", slug) != slug:
         raise InvalidTheme([Problem(("slug",), "slug: cannot be changed once a theme exists")])

@@ -36,7 +36,7 @@ from kb.models import Membership, NetworkRole, Site, SiteRole, User
 from kb.services import audit, tokens
 from kb.services.accounts import EMAIL, find_by_email, normalise_email, set_password
 from kb.services.errors import BadRequest, NotAllowed, NotFound
-from kb.services.permissions import can_administer, can_manage_editors, is_member
+from kb.services.permissions import can_administer, can_manage_editors, is_member, require_admin
 
 MAX_NAME = 120
 ADMINS_ONLY = "Only administrators can manage people's accounts."
@@ -52,10 +52,6 @@ def status(user: User) -> str:
 def _subject(user: User) -> str:
     return f"user:{user.email}"
 
-
-def _require_admin(actor: Any) -> None:
-    if not can_administer(actor):
-        raise NotAllowed(ADMINS_ONLY)
 
 
 def _user(user_id: int) -> User:
@@ -82,7 +78,7 @@ def all_sites() -> list[Site]:
 
 def list_users(actor: Any) -> list[User]:
     """Every account, by name then address, with memberships loaded. :raise NotAllowed:"""
-    _require_admin(actor)
+    require_admin(actor, ADMINS_ONLY)
     return list(db.session.scalars(
         select(User).options(selectinload(User.memberships).selectinload(Membership.site))
         .order_by(User.name, User.email)))
@@ -90,13 +86,13 @@ def list_users(actor: Any) -> list[User]:
 
 def get_user(actor: Any, user_id: int) -> User:
     """One account, for its admin page. :raise NotAllowed: unless admin. :raise NotFound:"""
-    _require_admin(actor)
+    require_admin(actor, ADMINS_ONLY)
     return _user(user_id)
 
 
 def invite_choices(actor: Any) -> list[Site]:
     """The sites the invite form offers roles at. :raise NotAllowed: unless admin."""
-    _require_admin(actor)
+    require_admin(actor, ADMINS_ONLY)
     return all_sites()
 
 
@@ -123,7 +119,7 @@ def invite(actor: Any, email: str, name: str, *, network_role: NetworkRole, site
     :raise BadRequest: for a malformed address or name, an unknown site, an address whose
         account is already set up or deactivated.
     """
-    _require_admin(actor)
+    require_admin(actor, ADMINS_ONLY)
     address = normalise_email(email)
     if not EMAIL.match(address) or len(address) > 254:
         raise BadRequest("Enter an email address in the correct format, like name@example.nhs.uk")
@@ -174,7 +170,7 @@ def resend_invitation(actor: Any, user_id: int, *, now: datetime, sender: MailSe
 
     :raise NotAllowed: unless admin. :raise NotFound: :raise BadRequest: if not pending.
     """
-    _require_admin(actor)
+    require_admin(actor, ADMINS_ONLY)
     user = _user(user_id)
     return invite(actor, user.email, user.name, network_role=user.network_role,
                   site_roles={m.site.slug: m.role for m in user.memberships}, now=now, sender=sender)
@@ -227,7 +223,7 @@ def set_network_role(actor: Any, user_id: int, role: NetworkRole, *, now: dateti
     :raise NotAllowed: unless ``actor`` is an administrator, or if they would demote themselves.
     :raise NotFound: for an unknown account. :raise BadRequest: for an unknown role.
     """
-    _require_admin(actor)
+    require_admin(actor, ADMINS_ONLY)
     user = _user(user_id)
     if not isinstance(role, NetworkRole):
         raise BadRequest("Choose a network role")
@@ -296,7 +292,7 @@ def set_site_roles(actor: Any, user_id: int, roles: dict[str, SiteRole | None], 
 
     :raise NotAllowed: unless ``actor`` is an administrator. :raise NotFound: unknown account or site.
     """
-    _require_admin(actor)
+    require_admin(actor, ADMINS_ONLY)
     user = _user(user_id)
     sites = {s.slug: s for s in db.session.scalars(select(Site).where(Site.slug.in_(roles)))}
     if unknown := sorted(set(roles) - set(sites)):
@@ -317,7 +313,7 @@ def deactivate(actor: Any, user_id: int, *, now: datetime) -> User:
     :raise NotAllowed: unless ``actor`` is an administrator, or for their own account.
     :raise NotFound: for an unknown account.
     """
-    _require_admin(actor)
+    require_admin(actor, ADMINS_ONLY)
     user = _user(user_id)
     if user.id == actor.id:
         raise NotAllowed("You cannot deactivate your own account. Ask another administrator.")
@@ -334,7 +330,7 @@ def reactivate(actor: Any, user_id: int, *, now: datetime) -> User:
 
     :raise NotAllowed: unless ``actor`` is an administrator. :raise NotFound:
     """
-    _require_admin(actor)
+    require_admin(actor, ADMINS_ONLY)
     user = _user(user_id)
     if not user.active:
         user.active = True

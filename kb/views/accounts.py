@@ -8,7 +8,6 @@ ever leads to a page of this site. Links from emails carry signed tokens; a bad 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -19,16 +18,13 @@ from wtforms.validators import DataRequired, EqualTo, Length, Regexp, Validation
 
 from kb.extensions import limiter
 from kb.mail import current_sender
+from kb.models.types import utcnow
 from kb.services import accounts, users
 
 bp = Blueprint("accounts", __name__)
 
 FAILED = "Enter a correct email address and password"
 EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.nhs.uk"
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _client() -> str | None:
@@ -100,7 +96,7 @@ def sign_in():
     next_url = safe_next(request.values.get("next"))
     failed = False
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data, now=_now(), client=_client())
+        user = accounts.authenticate(form.email.data, form.password.data, now=utcnow(), client=_client())
         if user is not None:
             session.clear()  # nothing from before sign-in carries over into the new session
             login_user(user)
@@ -113,7 +109,7 @@ def sign_in():
 @bp.post("/sign-out")
 def sign_out():
     """End the session (a POST with the form's CSRF token, so no link can sign anyone out)."""
-    accounts.sign_out(current_user, now=_now(), client=_client())
+    accounts.sign_out(current_user, now=utcnow(), client=_client())
     logout_user()
     session.clear()
     return redirect(url_for("home.index"))
@@ -136,7 +132,7 @@ def change_password():
     if form.validate_on_submit():
         try:
             user = accounts.change_password(current_user, form.current_password.data, form.password.data,
-                                            now=_now(), client=_client())
+                                            now=utcnow(), client=_client())
         except accounts.WrongPassword as wrong:
             form.current_password.errors = [wrong.message]
         else:
@@ -149,7 +145,7 @@ def change_password():
 @bp.route("/account/invitation/<path:token>", methods=["GET", "POST"])
 def accept_invitation(token: str):
     """Accept an invitation: choose a password, then be signed in. :raise BadRequest: (400) bad link."""
-    now = _now()
+    now = utcnow()
     person = users.invitation_for(token, now=now)
     form = NewPasswordForm()
     if form.validate_on_submit():
@@ -169,7 +165,7 @@ def request_password_reset():
     """Ask for a reset link. The answer is the same whether or not the address has an account."""
     form = ResetRequestForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(form.email.data, now=_now(), sender=current_sender(), client=_client())
+        accounts.request_password_reset(form.email.data, now=utcnow(), sender=current_sender(), client=_client())
         return render_template("accounts/password_reset_sent.html")
     return render_template("accounts/request_password_reset.html", form=form), _status()
 
@@ -177,7 +173,7 @@ def request_password_reset():
 @bp.route("/account/password-reset/<path:token>", methods=["GET", "POST"])
 def reset_password(token: str):
     """Choose a new password through a reset link. :raise BadRequest: (400) for a bad link."""
-    now = _now()
+    now = utcnow()
     person = accounts.reset_target(token, now=now)
     form = NewPasswordForm()
     if form.validate_on_submit():

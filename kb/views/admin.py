@@ -12,18 +12,17 @@ message next to its field, keeping what the user typed (status 400).
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from werkzeug.routing import BuildError
 from wtforms import Field, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from kb.extensions import login_manager
 from kb.models import SiteKind
+from kb.models.types import utcnow
 from kb.services import audit, sites, themes
 from kb.services.content_io.schema import Problem
 from kb.services.errors import BadRequest, NotAllowed
@@ -39,10 +38,6 @@ def _administrators_only():  # noqa: ANN202
     if not can_administer(current_user):
         raise NotAllowed("Only administrators can use the administration pages.")
     return None
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 # --- forms --------------------------------------------------------------------------------------
@@ -169,11 +164,7 @@ def _respond(template: str, form: FlaskForm, **context: Any):  # noqa: ANN202
 @bp.get("/")
 def index():
     """Links to every administration page."""
-    try:
-        users_url = url_for("users.index")
-    except BuildError:  # the users blueprint is not registered (yet)
-        users_url = "/admin/users"
-    return render_template("admin/index.html", users_url=users_url)
+    return render_template("admin/index.html")
 
 
 # --- sites --------------------------------------------------------------------------------------
@@ -192,7 +183,7 @@ def new_site():
     if form.validate_on_submit():
         slug = _text(form.slug.data).strip()
         try:
-            saved = sites.create_site(current_user, slug, _site_record(form), now=_now(), client=request.remote_addr)
+            saved = sites.create_site(current_user, slug, _site_record(form), now=utcnow(), client=request.remote_addr)
         except sites.InvalidSite as invalid:
             general = _show_problems(form, invalid.problems, SITE_FIELD_OF)
         else:
@@ -217,7 +208,7 @@ def edit_site(slug: str):
         form = SiteForm()
         if form.validate_on_submit():
             try:
-                saved = sites.save_site(current_user, slug, _site_record(form), now=_now(), client=request.remote_addr)
+                saved = sites.save_site(current_user, slug, _site_record(form), now=utcnow(), client=request.remote_addr)
             except sites.InvalidSite as invalid:
                 general = _show_problems(form, invalid.problems, SITE_FIELD_OF)
             else:
@@ -242,7 +233,7 @@ def new_theme():
     if form.validate_on_submit():
         slug = _text(form.slug.data).strip()
         try:
-            saved = themes.create_theme(current_user, slug, _theme_record(form), now=_now(), client=request.remote_addr)
+            saved = themes.create_theme(current_user, slug, _theme_record(form), now=utcnow(), client=request.remote_addr)
         except themes.InvalidTheme as invalid:
             general = _show_problems(form, invalid.problems)
         else:
@@ -262,7 +253,7 @@ def edit_theme(slug: str):
         form = ThemeForm()
         if form.validate_on_submit():
             try:
-                saved = themes.save_theme(current_user, slug, _theme_record(form), now=_now(),
+                saved = themes.save_theme(current_user, slug, _theme_record(form), now=utcnow(),
                                           client=request.remote_addr)
             except themes.InvalidTheme as invalid:
                 general = _show_problems(form, invalid.problems)

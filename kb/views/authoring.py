@@ -12,7 +12,6 @@ else's shows the conflict page (409) with both versions and a form to resolve it
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 import yaml
@@ -22,6 +21,7 @@ from flask_login import current_user, login_required
 from kb.mail import current_sender
 from kb.models import (BCF_MEASURES, Entry, EntryType, EvidenceDesign, LinkRel, OutcomeDirection,
                        Polarity, Provenance, Visibility)
+from kb.models.types import utcnow
 from kb.services import authoring, workflow, worklist
 from kb.services.errors import BadRequest, NotAllowed
 from kb.views import entry_form
@@ -33,10 +33,6 @@ bp = Blueprint("authoring", __name__)
 NO_SITES = ("You are not an editor or lead of any site, so you cannot create entries. A lead of your "
             "site or an administrator can add you as an editor.")
 ROW_ACTIONS = {f"add-{name}": name for name in entry_form.ROW_LABELS}
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _action() -> str:
@@ -107,11 +103,11 @@ def _editor(form: EntryForm, sites: list[Any], *, entry: Entry | None):
         if entry is None:
             outcome = authoring.create_entry(
                 current_user, conversion.record, slug=form.slug.data or None, summary=form.edit_summary.data or "",
-                minor=form.minor.data, now=_now(), submission_key=form.submission_key.data)
+                minor=form.minor.data, now=utcnow(), submission_key=form.submission_key.data)
         else:
             outcome = authoring.save_entry(
                 current_user, entry.slug, conversion.record, base_version=int(form.base_version.data or 0),
-                summary=form.edit_summary.data or "", minor=form.minor.data, now=_now(),
+                summary=form.edit_summary.data or "", minor=form.minor.data, now=utcnow(),
                 submission_key=form.submission_key.data)
     except authoring.InvalidEntry as err:
         entry_form.place_problems(form, conversion, err.problems)
@@ -211,7 +207,7 @@ def preview():
 @login_required
 def submit(slug: str):
     """Send a draft for review (optional ``note`` to the leads); the site's leads are emailed."""
-    outcome = workflow.submit_for_review(current_user, slug, now=_now(), sender=current_sender(),
+    outcome = workflow.submit_for_review(current_user, slug, now=utcnow(), sender=current_sender(),
                                          note=request.form.get("note", ""))
     flash("Sent for review. The site's leads have been emailed a link to it.", "success")
     if outcome.undelivered:
@@ -224,7 +220,7 @@ def submit(slug: str):
 @login_required
 def publish(slug: str):
     """Publish a draft or an entry in review (leads of its site)."""
-    workflow.publish_entry(current_user, slug, now=_now())
+    workflow.publish_entry(current_user, slug, now=utcnow())
     flash("Published. Readers can now find this entry.", "success")
     return redirect(url_for("entries.show", slug=slug))
 
@@ -233,7 +229,7 @@ def publish(slug: str):
 @login_required
 def archive(slug: str):
     """Archive a published entry (leads of its site)."""
-    workflow.archive_entry(current_user, slug, now=_now())
+    workflow.archive_entry(current_user, slug, now=utcnow())
     flash("Archived. Readers no longer see this entry; its history is kept.", "success")
     return redirect(url_for("entries.show", slug=slug))
 
@@ -242,7 +238,7 @@ def archive(slug: str):
 @login_required
 def return_to_draft(slug: str):
     """Move an entry back to draft (an editor withdrawing it from review, or a lead)."""
-    workflow.return_to_draft(current_user, slug, now=_now())
+    workflow.return_to_draft(current_user, slug, now=utcnow())
     flash("Returned to draft.", "success")
     return redirect(url_for("entries.show", slug=slug))
 

@@ -25,7 +25,7 @@ from wtforms import BooleanField, Field, FieldList, Form, FormField, HiddenField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from kb.models import BCF_MEASURES, EntryType, EvidenceDesign, LinkRel, OutcomeDirection, Polarity, Provenance, Visibility
-from kb.services.content_io.schema import SLUG_PATTERN, Problem
+from kb.services.content_io.schema import CONTROL_IN_TEXT, SLUG_PATTERN, Problem
 
 MAX_BODY = 200_000
 OTHER_MEASURE = "other"
@@ -68,13 +68,10 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def _without_controls(value: Any) -> Any:
     # Invisible control characters (pasted from elsewhere) mean nothing in Markdown, and a NUL
     # cannot be stored in PostgreSQL text: drop them, keeping tabs and line breaks.
-    return _CONTROL.sub("", value) if isinstance(value, str) else value
+    return CONTROL_IN_TEXT.sub("", value) if isinstance(value, str) else value
 
 
 class ListField(Field):

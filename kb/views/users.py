@@ -8,7 +8,6 @@ CSRF token, followed by a redirect and a confirmation banner.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -20,6 +19,7 @@ from wtforms.validators import DataRequired, Length, Regexp
 
 from kb.mail import current_sender
 from kb.models import NetworkRole, Site, SiteRole, User
+from kb.models.types import utcnow
 from kb.services import users
 from kb.services.accounts import EMAIL, normalise_email
 from kb.services.errors import BadRequest
@@ -29,10 +29,6 @@ bp = Blueprint("users", __name__)
 EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.nhs.uk"
 NETWORK_ROLES = [SelectChoice(role.value, role.label) for role in NetworkRole]
 SITE_ROLES = [SelectChoice("", "No role")] + [SelectChoice(role.value, role.label) for role in SiteRole]
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class ActionForm(FlaskForm):
@@ -106,7 +102,7 @@ def invite():
         try:
             outcome = users.invite(current_user, form.email.data, form.name.data,
                                    network_role=NetworkRole(form.network_role.data),
-                                   site_roles=_chosen_roles(form, sites), now=_now(), sender=current_sender())
+                                   site_roles=_chosen_roles(form, sites), now=utcnow(), sender=current_sender())
         except BadRequest as problem:  # the address is taken, or deactivated: say so next to it
             form.email.errors = [problem.message]
         else:
@@ -147,7 +143,7 @@ def network_role(user_id: int):
     form = NetworkRoleForm()
     if not form.validate_on_submit():
         return _show(user, 400, role_form=form)
-    users.set_network_role(current_user, user_id, NetworkRole(form.network_role.data), now=_now())
+    users.set_network_role(current_user, user_id, NetworkRole(form.network_role.data), now=utcnow())
     flash(f"{user.name} is now: {NetworkRole(form.network_role.data).label}.", "success")
     return redirect(url_for("users.show", user_id=user_id))
 
@@ -161,7 +157,7 @@ def site_roles(user_id: int):
     form = _site_roles_form(SiteRolesForm, sites, _roles_of(user))
     if not form.validate_on_submit():
         return _show(user, 400, sites_form=form)
-    users.set_site_roles(current_user, user_id, _chosen_roles(form, sites), now=_now())
+    users.set_site_roles(current_user, user_id, _chosen_roles(form, sites), now=utcnow())
     flash(f"Site roles of {user.name} saved.", "success")
     return redirect(url_for("users.show", user_id=user_id))
 
@@ -180,7 +176,7 @@ def _action(user_id: int, run: Callable[[], object], message: str) -> ResponseRe
 @login_required
 def deactivate(user_id: int):
     """Deactivate an account: it cannot sign in, and its sessions end now."""
-    return _action(user_id, lambda: users.deactivate(current_user, user_id, now=_now()),
+    return _action(user_id, lambda: users.deactivate(current_user, user_id, now=utcnow()),
                    "{name} can no longer sign in, and has been signed out everywhere.")
 
 
@@ -188,7 +184,7 @@ def deactivate(user_id: int):
 @login_required
 def reactivate(user_id: int):
     """Let a deactivated account sign in again."""
-    return _action(user_id, lambda: users.reactivate(current_user, user_id, now=_now()),
+    return _action(user_id, lambda: users.reactivate(current_user, user_id, now=utcnow()),
                    "{name} can sign in again.")
 
 
@@ -200,7 +196,7 @@ def resend(user_id: int):
     user = users.get_user(current_user, user_id)
     if not form.validate_on_submit():
         return _show(user, 400, action_form=form)
-    _flash_invitation(users.resend_invitation(current_user, user_id, now=_now(), sender=current_sender()))
+    _flash_invitation(users.resend_invitation(current_user, user_id, now=utcnow(), sender=current_sender()))
     return redirect(url_for("users.show", user_id=user_id))
 
 
@@ -227,7 +223,7 @@ def add_person(slug: str):
     form = AddPersonForm()
     if form.validate_on_submit():
         try:
-            user = users.add_to_site(current_user, slug, form.email.data, SiteRole(form.role.data), now=_now())
+            user = users.add_to_site(current_user, slug, form.email.data, SiteRole(form.role.data), now=utcnow())
         except BadRequest as problem:  # no such active account, or already in that role
             form.email.errors = [problem.message]
         else:
@@ -244,6 +240,6 @@ def remove_person(slug: str, user_id: int):
     form = ActionForm()
     if not form.validate_on_submit():
         return _people_page(slug, status=400)
-    user = users.set_site_role(current_user, user_id, slug, None, now=_now())
+    user = users.set_site_role(current_user, user_id, slug, None, now=utcnow())
     flash(f"{user.name} no longer has a role at this site.", "success")
     return redirect(url_for("users.site_people", slug=slug))
