@@ -21,6 +21,7 @@ from kb.models.entries import (
     ThemeTag,
     Visibility,
 )
+from kb.models.index_queue import IndexQueueItem
 from kb.models.revisions import Revision
 from kb.models.sites import Site, SiteKind
 from kb.models.themes import Theme
@@ -33,6 +34,7 @@ __all__ = [
     "EntryStatus",
     "EntryType",
     "EvidenceDesign",
+    "IndexQueueItem",
     "LinkRel",
     "Membership",
     "NetworkRole",
