@@ -79,12 +79,15 @@ class SearchBackend(Protocol):
     def related(self, entry_id: int, readers: tuple[str, ...], limit: int) -> list[int]:
         """Ids of up to ``limit`` entries most like ``entry_id`` that ``readers`` may find."""
 
-    def apply(self, ids: Iterable[int], load: Callable[[list[int]], Mapping[int, IndexDocument]]) -> None:
-        """Bring the documents for ``ids`` up to date.
+    def apply(self, ids: Iterable[int], load: Callable[[list[int]], Mapping[int, IndexDocument]], *,
+              wait: bool = True) -> bool:
+        """Bring the documents for ``ids`` up to date; return whether they were written.
 
         ``load`` is called while the index is locked and returns the current document of every
         id that still exists; ids it leaves out are removed from the index. Loading under the lock
         means two processes saving the same entry cannot leave the older state in the index.
+        With ``wait=False`` a busy index returns ``False`` at once instead of waiting its turn
+        (the request path does this; see :mod:`kb.search.indexing`).
         """
 
     def stamps(self) -> dict[int, str]:

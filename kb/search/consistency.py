@@ -16,7 +16,7 @@ from kb.extensions import db
 from kb.models import Entry
 from kb.search.backend import SearchBackend
 from kb.search.documents import stamp_for
-from kb.search.indexing import all_documents, load_documents
+from kb.search.indexing import all_documents, drain, load_documents, queued
 
 T = TypeVar("T")
 
@@ -54,6 +54,17 @@ def check(backend: SearchBackend) -> list[Disagreement]:
     for entry_id in actual.keys() - expected.keys():
         problems.append(Disagreement(entry_id, "in the index but no longer in the database"))
     return sorted(problems)
+
+
+def write_queued(backend: SearchBackend) -> int:
+    """Write the index updates saves have queued, waiting for the lock; return how many there were.
+
+    Rows stay queued if the index is missing or unreadable (a rebuild covers them).
+    """
+    count = queued()
+    if count:
+        drain(backend, wait=True)
+    return count
 
 
 def repair(backend: SearchBackend, problems: Iterable[Disagreement]) -> int:

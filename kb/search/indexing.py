@@ -1,11 +1,18 @@
-"""Keeping the index in step with the database: session hooks and document loading.
+"""Keeping the index in step with the database: a durable queue, session hooks, document loading.
 
-Changes are *collected* when the session flushes (every flush, not just the last one before
-commit, so nothing written early in a transaction is missed), *applied* after the commit has
-succeeded, and *discarded* on rollback. What is applied is re-read from the database under the
-index lock, so the index always ends up with the latest committed state, whichever process
-writes last. If a process dies between commit and index write, `flask kb index check` sees
-the stale stamp and `--repair` fixes it.
+Every flush that changes what an entry's index document would say writes the entry's id to the
+``index_queue`` table *in the same transaction* (so a committed change always has its queued
+index update, and a rolled-back one never does). After the commit, the saving process tries to
+take the index lock without waiting: if it gets it, it writes the current documents of every
+queued entry — its own and anyone else's — and deletes the queue rows it wrote, then looks again
+until the queue is empty; if another writer holds the lock, it returns at once, and that writer
+picks the row up (it always looks at the queue again after releasing the lock, so a row queued
+while it held the lock cannot be missed). Nothing waits on the request path and nothing is
+dropped: a crash, a full disk or a busy index leaves rows that the next save,
+``flask kb index check`` or the next start writes.
+
+Documents are re-read from the database under the index lock, so the index always ends up
+with the latest committed state, whichever process writes last.
 """
 
 from __future__ import annotations
@@ -15,18 +22,21 @@ from itertools import chain
 from typing import Iterator
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, inspect, or_, select
+from sqlalchemy import delete, event, insert, inspect, or_, select
 from sqlalchemy.orm import Session, defer, selectinload, undefer
 
 from kb.extensions import db
-from kb.models import Entry, Outcome, Site, Theme, ThemeTag
+from kb.models import Entry, IndexQueueItem, Outcome, Site, Theme, ThemeTag
+from kb.models.types import utcnow
 from kb.models.entries import entry_other_site
 from kb.search.documents import IndexDocument, document_for
 
 log = logging.getLogger(__name__)
 
-PENDING = "kb.search.pending"
+QUEUED = "kb.search.queued"  # session.info: entry ids this transaction has queued
 CHUNK = 500
+# Queue rows written to the index in one go by a drainer.
+DRAIN_BATCH = 500
 
 DOCUMENT_LOAD_OPTIONS = (
     undefer(Entry.body_text),
@@ -77,27 +87,67 @@ def _name_changed(obj: object) -> bool:
 
 
 def _collect(session: Session, _flush_context) -> None:
-    pending = session.info.setdefault(PENDING, set())
+    """Queue, in the flushing transaction, an index update for every entry the flush affected."""
+    affected: set[int] = set()
     for obj in chain(session.new, session.dirty, session.deleted):
-        pending |= _affected(session, obj)
+        affected |= _affected(session, obj)
+    queued_already = session.info.setdefault(QUEUED, set())
+    affected -= queued_already
+    if affected:
+        now = utcnow()
+        # Core, on the flush's own connection: the ORM must not be re-entered during a flush.
+        session.connection().execute(
+            insert(IndexQueueItem.__table__), [{"entry_id": i, "queued_at": now} for i in sorted(affected)])
+        queued_already |= affected
+
+
+def drain(backend, *, wait: bool = False) -> bool:  # noqa: ANN001 - a SearchBackend
+    """Write every queued index update, then delete the queue rows written.
+
+    :param wait: wait for another writer's lock (commands) instead of leaving the queue to it
+        (saves). Either way the queue is looked at again after each write, so rows queued by
+        savers that found the lock busy are written before this returns.
+    :return: ``True`` if the queue was empty at the end, ``False`` if the index was busy
+        (``wait=False``), missing or unreadable — the rows stay queued for the next writer.
+    """
+    while True:
+        with Session(db.engine) as session:
+            rows = session.execute(
+                select(IndexQueueItem.id, IndexQueueItem.entry_id).order_by(IndexQueueItem.id).limit(DRAIN_BATCH)
+            ).all()
+        if not rows:
+            return True
+        if not backend.apply({entry_id for _, entry_id in rows}, load_documents, wait=wait):
+            return False
+        with Session(db.engine) as session:
+            session.execute(delete(IndexQueueItem).where(IndexQueueItem.id.in_([row_id for row_id, _ in rows])))
+            session.commit()
+
+
+def queued() -> int:
+    """How many index updates are waiting in the queue."""
+    with Session(db.engine) as session:
+        return session.scalar(select(db.func.count(IndexQueueItem.id))) or 0
 
 
 def _apply(session: Session) -> None:
-    ids = session.info.pop(PENDING, None)
-    if not ids or not has_app_context():
+    if not session.info.pop(QUEUED, False) or not has_app_context():
         return
     backend = current_app.extensions.get("kb.search")
     if backend is None:
         return
     try:
-        backend.apply(ids, load_documents)
+        drain(backend, wait=False)
     except Exception:
-        # The commit has happened and must stand; the index check will find and repair this.
-        log.exception("search index update failed for entries %s", sorted(ids))
+        # The commit has happened and must stand; the queued rows are written by the next
+        # save, `flask kb index check` or the next start.
+        log.exception("search index update failed; the queued updates stay queued")
 
 
-def _discard(session: Session) -> None:
-    session.info.pop(PENDING, None)
+def _forget(session: Session, _previous_transaction=None) -> None:
+    # Any rollback, even of a savepoint, may have removed rows this transaction queued: forget
+    # them all, so later flushes queue again (a row too many is harmless, one too few is not).
+    session.info.pop(QUEUED, None)
 
 
 _registered = False
@@ -110,6 +160,5 @@ def register_session_hooks(session_class: type[Session]) -> None:
         return
     event.listen(session_class, "after_flush", _collect)
     event.listen(session_class, "after_commit", _apply)
-    event.listen(session_class, "after_rollback", _discard)
+    event.listen(session_class, "after_soft_rollback", _forget)
     _registered = True
-

@@ -241,20 +241,24 @@ class WhooshBackend:
 
     # --- writing ------------------------------------------------------------------------
 
-    def apply(self, ids: Iterable[int], load: Callable[[list[int]], Mapping[int, IndexDocument]]) -> None:
+    def apply(self, ids: Iterable[int], load: Callable[[list[int]], Mapping[int, IndexDocument]], *,
+              wait: bool = True) -> bool:
         """See :meth:`kb.search.backend.SearchBackend.apply`. Never raises for a busy or missing index.
 
-        A change that cannot be written is logged; ``flask kb index check --repair`` repairs it.
+        :return: whether the documents were written. ``False`` means the index is missing or
+            unreadable, or its lock is held by another writer (``wait=False``) or was still held
+            after :data:`~kb.search.whoosh_index.LOCK_TIMEOUT`.
         """
         ids = sorted(set(ids))
         if not ids:
-            return
+            return True
         try:
             ix = self.store.open()
-            writer = self.store.writer(ix)
+            writer = self.store.writer(ix, wait=wait)
         except (IndexUnavailable, LockError) as error:
-            log.warning("search index not updated for %d entries: %s", len(ids), error)
-            return
+            if wait:
+                log.warning("search index not updated for %d entries: %s", len(ids), error)
+            return False
         try:
             documents = load(ids)
             for entry_id in ids:
@@ -265,6 +269,7 @@ class WhooshBackend:
         except BaseException:
             writer.cancel()
             raise
+        return True
 
     def rebuild(self, documents: Iterable[IndexDocument], procs: int | None = None) -> int:
         """See :meth:`kb.search.backend.SearchBackend.rebuild`. Searches keep working meanwhile.

@@ -34,9 +34,9 @@ from kb.search.schema import build_schema
 
 log = logging.getLogger(__name__)
 
-# How long a save waits for another process's index writer before giving up. A save that
-# gives up leaves a disagreement that `flask kb index check --repair` fixes; it never fails
-# the save itself, which is already committed.
+# How long commands (repair, rebuild's catch-up) wait for another writer before giving up.
+# Saves never wait: their updates sit in the database's index queue, and whoever holds the
+# lock writes them (kb.search.indexing).
 LOCK_TIMEOUT = 30.0
 # Small segments written by single saves are merged once there are this many of them; large
 # segments are only merged by `flask kb index optimize`, never on a request.
@@ -187,12 +187,12 @@ class IndexStore:
         if old is not None and old != path:
             shutil.rmtree(old, ignore_errors=True)
 
-    def writer(self, ix: FileIndex):
-        """A writer on ``ix``, waiting up to :data:`LOCK_TIMEOUT` for other processes' writers.
+    def writer(self, ix: FileIndex, *, wait: bool = True):
+        """A writer on ``ix``. With ``wait``, waits up to :data:`LOCK_TIMEOUT` for other writers.
 
-        :raise LockError: if the lock is still held after that.
+        :raise LockError: if the lock is held by another writer (at once when not ``wait``).
         """
-        return ix.writer(timeout=LOCK_TIMEOUT, delay=0.02, compound=False)
+        return ix.writer(timeout=LOCK_TIMEOUT if wait else 0.0, delay=0.02, compound=False)
 
 
 class SearcherPool:

@@ -8,7 +8,9 @@ files, so the editor and import can never disagree about what a valid entry is.
 No save loses words: the form carries the version it was based on. If someone else saved in
 between, the two edits are merged against that version (:mod:`kb.services.merging`); a clean
 merge is saved (and says so), a clash raises :class:`EditConflict` carrying both texts. A form
-posted twice (same ``submission_key``) makes one revision.
+posted twice (same ``submission_key``) makes one revision. Saves racing each other are safe:
+each claims the entry's next version atomically before writing (:mod:`kb.services.versions`),
+and the losers start again — merging with the winner — instead of overwriting it.
 
 Workflow steps (submit, publish, archive, return to draft) live in :mod:`kb.services.workflow`.
 """
@@ -22,7 +24,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from kb.extensions import db
 from kb.models import Entry, EntryStatus, Revision, Site, Theme
@@ -32,6 +33,7 @@ from kb.services.errors import BadRequest, Invalid, NotAllowed, NotFound, Servic
 from kb.services.merging import FieldConflict, merge_records
 from kb.services.permissions import can_create_entry, can_edit, can_know_of, can_work_on
 from kb.services.records import entry_from_validated, entry_record
+from kb.services.versions import lock_entry, retrying
 
 # Set by the workflow, never by the editor form: a save keeps the entry's current values.
 WORKFLOW_FIELDS = ("status", "published", "updated")
@@ -202,11 +204,20 @@ def create_entry(user: Any, record: dict[str, Any], *, slug: str | None, summary
                  now: datetime, submission_key: str | None = None) -> SaveOutcome:
     """Create a draft entry for ``record['site']`` as its first revision.
 
+    The same form posted more than once (same ``submission_key``), even at the same moment,
+    creates one entry; the other posts return it with ``duplicate`` set.
+
     :raise NotAllowed: unless ``user`` is an editor or lead of that site (or an admin).
     :raise InvalidEntry: for a record that breaks the rules, or a slug that is taken.
     """
     key = _check_key(submission_key)
     summary = _check_summary(summary)
+    return retrying(lambda: _create_once(user, record, slug=slug, summary=summary, minor=minor, now=now, key=key),
+                    what="new entry")
+
+
+def _create_once(user: Any, record: dict[str, Any], *, slug: str | None, summary: str, minor: bool,
+                 now: datetime, key: str | None) -> SaveOutcome:
     site = db.session.scalar(select(Site).where(Site.slug == record.get("site"))) if record.get("site") else None
     if site is not None and not can_create_entry(user, site):
         raise NotAllowed("You can only create entries for sites you are an editor or lead of.")
@@ -250,9 +261,17 @@ def save_entry(user: Any, slug: str, record: dict[str, Any], *, base_version: in
     :raise InvalidEntry: for a record that breaks the rules.
     :raise EditConflict: if the edits clash; nothing is saved.
     :raise BadRequest: for a version the entry never had.
+    :raise Busy: if other saves of the entry kept winning the race (nothing is saved).
     """
     key = _check_key(submission_key)
     summary = _check_summary(summary)
+    return retrying(lambda: _save_once(user, slug, record, base_version=base_version, summary=summary,
+                                       minor=minor, now=now, key=key),
+                    what="changes", lock=lambda: lock_entry(slug))
+
+
+def _save_once(user: Any, slug: str, record: dict[str, Any], *, base_version: int, summary: str,
+               minor: bool, now: datetime, key: str | None) -> SaveOutcome:
     entry = entry_for(user, slug, can_edit)
     if key is not None:
         earlier = db.session.scalar(
@@ -284,14 +303,7 @@ def save_entry(user: Any, slug: str, record: dict[str, Any], *, base_version: in
     entry_service.apply_links(entry, mine, lookups)
     revision = entry_service.record_revision(
         entry, author=user, now=now, summary=summary, minor=minor, submission_key=key)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Another save took this revision number between our read and our commit: start again,
-        # which merges with that save (or finds this very form's earlier post).
-        db.session.rollback()
-        return save_entry(user, slug, record, base_version=base_version, summary=summary,
-                          minor=minor, now=now, submission_key=submission_key)
+    db.session.commit()
     return SaveOutcome(entry, revision, merged_fields)
 
 
@@ -306,6 +318,11 @@ def restore_revision(user: Any, slug: str, number: int, *, now: datetime) -> Sav
     :raise NotAllowed: unless ``user`` may edit the entry.
     :raise InvalidEntry: if the old revision refers to something that no longer exists.
     """
+    return retrying(lambda: _restore_once(user, slug, number, now=now), what="restore",
+                    lock=lambda: lock_entry(slug))
+
+
+def _restore_once(user: Any, slug: str, number: int, *, now: datetime) -> SaveOutcome:
     entry = entry_for(user, slug, can_edit)
     snapshot = db.session.scalar(
         select(Revision.snapshot).where(Revision.entry_id == entry.id, Revision.number == number))

@@ -33,6 +33,7 @@ from kb.models import (
     Visibility,
 )
 from kb.services.records import entry_record
+from kb.services.versions import claim_version
 from kb.services.errors import NotFound
 from kb.services.permissions import can_know_of, can_view_entry, visible_entries
 
@@ -155,7 +156,11 @@ def apply_fields(entry: Entry, record: dict[str, Any], lookups: Lookups) -> None
 
     Child rows are replaced wholesale; the old ones are flushed away first so that a tag kept
     from one version to the next does not collide with itself on the unique constraint.
+    The entry's next version is claimed first (:func:`kb.services.versions.claim_version`).
+
+    :raise LostRace: if the entry changed since it was read.
     """
+    claim_version(entry)
     entry.title = record["title"]
     entry.type = EntryType(record["type"])
     entry.summary = record["summary"]
@@ -198,7 +203,11 @@ def apply_fields(entry: Entry, record: dict[str, Any], lookups: Lookups) -> None
 
 
 def apply_links(entry: Entry, record: dict[str, Any], lookups: Lookups) -> None:
-    """Replace ``entry``'s outgoing links with those in ``record`` (targets must exist)."""
+    """Replace ``entry``'s outgoing links with those in ``record`` (targets must exist).
+
+    :raise LostRace: if the entry changed since it was read (see :func:`apply_fields`).
+    """
+    claim_version(entry)
     entry.links = []
     db.session.flush()
     entry.links = [
@@ -209,10 +218,17 @@ def apply_links(entry: Entry, record: dict[str, Any], lookups: Lookups) -> None:
 
 def record_revision(entry: Entry, *, author: Any, now: datetime, summary: str, minor: bool = False,
                     submission_key: str | None = None) -> Revision:
-    """Store the entry's current state as its next revision; its number becomes ``entry.version``."""
+    """Store the entry's current state as its next revision; its number becomes ``entry.version``.
+
+    The number is the version claimed for this change (claimed here if nothing claimed it
+    yet), so racing changes can never both take it.
+
+    :raise LostRace: if the entry changed since it was read.
+    """
+    number = claim_version(entry)
     entry.modified_at = now
+    entry.version = number
     db.session.flush()
-    number = (db.session.scalar(select(func.max(Revision.number)).where(Revision.entry_id == entry.id)) or 0) + 1
     revision = Revision(
         entry_id=entry.id,
         number=number,
@@ -224,7 +240,6 @@ def record_revision(entry: Entry, *, author: Any, now: datetime, summary: str, m
         submission_key=submission_key,
     )
     db.session.add(revision)
-    entry.version = number
     return revision
 
 

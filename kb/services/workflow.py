@@ -14,6 +14,11 @@ return_to_draft    published, archived  leads of the entry's site
 the entry and when. Submitting emails the site's leads — or the administrators, if the site has
 no lead — after the commit; publishing records who published and when, in the entry and in the
 audit log. The search index follows by itself: it is updated after every commit.
+
+Steps race safely with saves and with each other: each claims the entry's next version before
+writing (:mod:`kb.services.versions`), and one that lost starts again from the winner's state —
+where its permission or starting status may no longer hold (two leads archiving at once: the
+second is told the entry is no longer published).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from kb.services.authoring import entry_for
 from kb.services.entries import record_revision
 from kb.services.errors import BadRequest
 from kb.services.permissions import can_archive, can_publish, can_return_to_draft, can_submit
+from kb.services.versions import lock_entry, retrying
 
 MAX_NOTE = 1000
 
@@ -46,11 +52,16 @@ class StepOutcome:
 
 
 def _step(user: Any, slug: str, allowed: Callable[[Any, Entry], bool], to: EntryStatus, *,
-          now: datetime, summary: str) -> Entry:
-    entry = entry_for(user, slug, allowed)
-    entry.status = to
-    record_revision(entry, author=user, now=now, summary=summary)
-    return entry
+          now: datetime, summary: str, then: Callable[[Entry], None] = lambda entry: None) -> Entry:
+    """Move entry ``slug`` to status ``to`` as a revision, run ``then`` (e.g. audit), and commit."""
+    def attempt() -> Entry:
+        entry = entry_for(user, slug, allowed)
+        entry.status = to
+        record_revision(entry, author=user, now=now, summary=summary)
+        then(entry)
+        db.session.commit()
+        return entry
+    return retrying(attempt, what="change of status", lock=lambda: lock_entry(slug))
 
 
 def _note(note: str | None) -> str:
@@ -80,7 +91,6 @@ def submit_for_review(user: Any, slug: str, *, now: datetime, sender: MailSender
     """
     note = _note(note)
     entry = _step(user, slug, can_submit, EntryStatus.IN_REVIEW, now=now, summary="Submitted for review")
-    db.session.commit()
     link = absolute_url("entries.show", slug=entry.slug)
     messages = [
         render_message("review_requested", person.email, reviewer=person, author=user, entry=entry,
@@ -98,19 +108,21 @@ def publish_entry(user: Any, slug: str, *, now: datetime) -> StepOutcome:
 
     :raise NotFound / NotAllowed: see :func:`kb.services.permissions.can_publish`.
     """
-    entry = entry_for(user, slug, can_publish)
-    entry.status = EntryStatus.PUBLISHED
-    if entry.published_on is None:
-        entry.published_on = now.date()
-    elif now.date() > entry.published_on:
-        entry.updated_on = now.date()
-    entry.published_by_id = getattr(user, "id", None)
-    entry.published_at = now
-    record_revision(entry, author=user, now=now, summary="Published")
-    audit.record("entry_published", actor=user, subject=f"entry:{entry.slug}", now=now,
-                 version=entry.version, title=entry.title)
-    db.session.commit()
-    return StepOutcome(entry)
+    def attempt() -> Entry:
+        entry = entry_for(user, slug, can_publish)
+        entry.status = EntryStatus.PUBLISHED
+        if entry.published_on is None:
+            entry.published_on = now.date()
+        elif now.date() > entry.published_on:
+            entry.updated_on = now.date()
+        entry.published_by_id = getattr(user, "id", None)
+        entry.published_at = now
+        record_revision(entry, author=user, now=now, summary="Published")
+        audit.record("entry_published", actor=user, subject=f"entry:{entry.slug}", now=now,
+                     version=entry.version, title=entry.title)
+        db.session.commit()
+        return entry
+    return StepOutcome(retrying(attempt, what="publication", lock=lambda: lock_entry(slug)))
 
 
 def archive_entry(user: Any, slug: str, *, now: datetime) -> StepOutcome:
@@ -118,9 +130,9 @@ def archive_entry(user: Any, slug: str, *, now: datetime) -> StepOutcome:
 
     :raise NotFound / NotAllowed: see :func:`kb.services.permissions.can_archive`.
     """
-    entry = _step(user, slug, can_archive, EntryStatus.ARCHIVED, now=now, summary="Archived")
-    audit.record("entry_archived", actor=user, subject=f"entry:{entry.slug}", now=now, version=entry.version)
-    db.session.commit()
+    entry = _step(user, slug, can_archive, EntryStatus.ARCHIVED, now=now, summary="Archived",
+                  then=lambda entry: audit.record("entry_archived", actor=user, subject=f"entry:{entry.slug}",
+                                                  now=now, version=entry.version))
     return StepOutcome(entry)
 
 
@@ -130,5 +142,4 @@ def return_to_draft(user: Any, slug: str, *, now: datetime) -> StepOutcome:
     :raise NotFound / NotAllowed: see :func:`kb.services.permissions.can_return_to_draft`.
     """
     entry = _step(user, slug, can_return_to_draft, EntryStatus.DRAFT, now=now, summary="Returned to draft")
-    db.session.commit()
     return StepOutcome(entry)

@@ -1,0 +1,52 @@
+"""Database engine settings: a connection pool sized for the server, and SQLite set up for writers.
+
+Two facts drive these settings. A web server runs requests concurrently, and a request that
+saves holds two connections at its busiest (its own, plus the index queue's after commit), so
+the pool must hold about twice as many connections as the server has threads, or bursts of
+saves wait on the pool and fail. And SQLite allows one writer at a time: in WAL mode readers
+never wait for it, and a busy timeout lets writers queue for the lock instead of failing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, Mapping
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``SQLALCHEMY_ENGINE_OPTIONS`` for ``config``'s database URL and pool settings."""
+    url = str(config["SQLALCHEMY_DATABASE_URI"])
+    if url.startswith("sqlite"):
+        options: dict[str, Any] = {
+            # sqlite3's timeout is SQLite's busy timeout: writers wait their turn for the lock
+            # rather than failing with "database is locked".
+            "connect_args": {"timeout": config["KB_DB_BUSY_SECONDS"]},
+        }
+        if ":memory:" not in url and url.rstrip("/") != "sqlite:":
+            # A SQLite connection is a file handle: no server to protect, so the pool may grow
+            # with the server's threads instead of making a burst of requests wait for it.
+            options.update(pool_size=config["KB_DB_POOL_SIZE"], max_overflow=-1)
+        return options
+    return {"pool_pre_ping": True, "pool_size": config["KB_DB_POOL_SIZE"],
+            "max_overflow": config["KB_DB_MAX_OVERFLOW"], "pool_timeout": config["KB_DB_POOL_TIMEOUT"]}
+
+
+def init_app(app: Flask) -> None:
+    """Put the engine options in ``app.config`` (call before ``db.init_app``)."""
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config))
+
+
+@event.listens_for(Engine, "connect")
+def _configure_sqlite(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI objects
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL: readers never block on a writer, and a commit is one append (it stays set in the file).
+        cursor.execute("PRAGMA journal_mode=WAL")
+    finally:
+        cursor.close()
