@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Iterable, TypeVar
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from kb.search import backend, consistency
 from kb.search.backend import IndexUnavailable
 from kb.services import accounts
 from kb.services.content_io import export_content, import_content
+from kb.services.content_io.report import parse_target
 from kb.services.errors import BadRequest
 
 T = TypeVar("T")
@@ -33,27 +34,64 @@ def _bar(items: list[T], label: str) -> Iterable[T]:
         yield from bar
 
 
-@kb_cli.command("import")
-@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def import_command(path: Path) -> None:
-    """Import themes, sites and entries from PATH (e.g. content/).
+def _targets(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[tuple[str, str]]:
+    try:
+        return [parse_target(value) for value in values]
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
-    Files with errors are listed as path:line: message and skipped; the exit status is 1 if
-    there were any. Running it twice changes nothing the second time.
+
+def _content_dir(path: Path | None) -> Path:
+    return path if path is not None else Path(current_app.config["KB_CONTENT_DIR"])
+
+
+@kb_cli.command("import")
+@click.argument("path", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--take-file", "take_file", multiple=True, metavar="KIND/SLUG", callback=_targets,
+              help="Apply this file even over changes made on the web (e.g. entries/leeds-frailty-unit). Repeatable.")
+@click.option("--exit-zero", is_flag=True,
+              help="Exit 0 even when files had errors or conflicts (they are still listed); make run uses it.")
+def import_command(path: Path | None, take_file: list[tuple[str, str]], exit_zero: bool) -> None:
+    """Import themes, sites and entries from PATH (default: KB_CONTENT_DIR, i.e. content/).
+
+    The database is the record: a file is applied only if its entry, site or theme has not been
+    changed on the web since the file was last imported (docs/content-format.md). Files with
+    errors are listed as path:line: message and skipped; files in conflict with web changes are
+    listed with the commands that resolve them. The exit status is 1 if there were any of either
+    (unless --exit-zero). Running it twice changes nothing the second time.
     """
-    report = import_content(path, now=datetime.now(timezone.utc), progress=_progress)
+    path = _content_dir(path)
+    if not path.is_dir():
+        click.echo(f"{path}: there is no such folder to import", err=True)
+        sys.exit(2)
+    report = import_content(path, now=datetime.now(timezone.utc), progress=_progress, take_file=take_file)
     for error in report.errors:
         click.echo(error, err=True)
+    for conflict in report.conflicts:
+        click.echo(conflict, err=True)
+    missing = [f"{kind}/{slug}" for kind, slug in take_file if (kind, slug) not in report.taken]
+    for target in missing:
+        click.echo(f"--take-file {target}: there is no valid file for it under {path}", err=True)
     click.echo(report.summary())
-    if report.errors:
+    if (report.errors or report.conflicts or missing) and not exit_zero:
         sys.exit(1)
 
 
 @kb_cli.command("export")
-@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
-def export_command(path: Path) -> None:
-    """Write every theme, site and entry to PATH in the content/ format."""
-    report = export_content(path, progress=_progress)
+@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--only", multiple=True, metavar="KIND/SLUG", callback=_targets,
+              help="Write only this entry, site or theme (e.g. entries/leeds-frailty-unit). Repeatable.")
+def export_command(path: Path | None, only: list[tuple[str, str]]) -> None:
+    """Write every theme, site and entry to PATH (default: KB_CONTENT_DIR) in the content/ format.
+
+    With --only, write just those: how the web version of a conflicting row is kept.
+    """
+    path = _content_dir(path)
+    try:
+        report = export_content(path, progress=_progress, only=only or None)
+    except LookupError as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
     click.echo(f"Exported {report.themes} themes, {report.sites} sites and {report.entries} entries to {path}")
 
 

@@ -144,6 +144,9 @@ class Entry(db.Model):
         enum_column(Provenance, "evidence_provenance")
     )
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # SHA-256 of the record this row's content file held when import last applied or matched it;
+    # NULL: never imported under the rule (see kb/services/content_io/rule.py).
+    imported_digest: Mapped[str | None] = mapped_column(String(64))
     # Who published the entry and when (set by the publish step; content imports leave them empty).
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -34,6 +34,9 @@ class Site(db.Model):
     website: Mapped[str | None] = mapped_column(String(500))
     summary: Mapped[str] = mapped_column(String(400))
     profile: Mapped[str] = mapped_column(Text, default="")
+    # SHA-256 of the record this row's content file held when import last applied or matched it;
+    # NULL: never imported under the rule (see kb/services/content_io/rule.py).
+    imported_digest: Mapped[str | None] = mapped_column(String(64))
 
     def __repr__(self) -> str:
         return f"<Site {self.slug}>"

@@ -19,6 +19,9 @@ class Theme(db.Model):
     group: Mapped[str] = mapped_column("group_name", String(80))
     definition: Mapped[str] = mapped_column(String(400))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # SHA-256 of the record this row's content file held when import last applied or matched it;
+    # NULL: never imported under the rule (see kb/services/content_io/rule.py).
+    imported_digest: Mapped[str | None] = mapped_column(String(64))
 
     def __repr__(self) -> str:
         return f"<Theme {self.slug}>"

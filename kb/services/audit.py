@@ -35,6 +35,7 @@ ACTIONS: dict[str, str] = {
     "site_role_changed": "Site role changed",
     "entry_published": "Entry published",
     "entry_archived": "Entry archived",
+    "entry_imported": "Entry status or visibility set by import",
     "site_saved": "Site saved",
     "theme_saved": "Theme saved",
 }

@@ -1,12 +1,20 @@
 """Read content files into data plus a way to find the line each value came from.
 
 python-frontmatter does not report line numbers, and authors need ``path:line:`` in every error,
-so files are split here and the YAML is parsed twice with PyYAML: once into nodes (which carry
-their positions) and once into Python values.
+so files are split here and the YAML is parsed with PyYAML into nodes (which carry their
+positions) and then into Python values by a stricter safe loader (:class:`_Loader`).
+
+Every way a file can be wrong becomes a :class:`ContentFileError` with a line — never another
+exception: a value that its tag or its shape cannot be (``!!int 'abc'``, ``2015-02-30``,
+``2015-01-01 25:00:00``), a key given twice, anchors and merge keys, a file outside the folder
+being imported (a symlink to ``/etc/passwd``), anything but a regular file, and a file over
+:data:`MAX_FILE_BYTES` (checked before a byte is read).
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,9 +68,46 @@ class ContentFile:
     body: str
 
 
-def read_text(path: Path) -> str:
-    """Read a content file as text with ``\\n`` line ends; refuse huge or non-UTF-8 files."""
-    raw = path.read_bytes()
+def _open_inside(path: Path, root: Path | None) -> int:
+    """Open ``path`` for reading, refusing what lies outside ``root`` or is not a regular file.
+
+    The path is resolved first (following every symlink) and the resolved file is opened with
+    ``O_NOFOLLOW``, so what is checked is what is read. ``O_NONBLOCK`` keeps a FIFO from hanging
+    the import; it is refused a moment later as not a regular file.
+    """
+    try:
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # a dangling link, a loop of links
+        raise ContentFileError(1, "cannot be read: it is a broken or looping symbolic link") from None
+    if root is not None and not resolved.is_relative_to(root.resolve()):
+        raise ContentFileError(1, f"resolves to {resolved}, outside {root}: refused (content files must "
+                                  f"live inside the folder being imported)")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(resolved, flags)
+    except OSError as exc:
+        raise ContentFileError(1, f"cannot be read: {exc.strerror}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise ContentFileError(1, "is not a regular file: refused")
+    if info.st_size > MAX_FILE_BYTES:
+        os.close(fd)
+        raise ContentFileError(1, f"file is larger than {MAX_FILE_BYTES:,} bytes")
+    return fd
+
+
+def read_text(path: Path, root: Path | None = None) -> str:
+    """Read a content file as text with ``\\n`` line ends.
+
+    Refused before anything is read: a path resolving outside ``root`` (when given), anything
+    but a regular file, and a file over :data:`MAX_FILE_BYTES`. Refused after: non-UTF-8 text
+    and NUL bytes.
+
+    :raise ContentFileError: saying why, with the line where it applies.
+    """
+    with os.fdopen(_open_inside(Path(path), root), "rb") as file:
+        raw = file.read(MAX_FILE_BYTES + 1)  # the file may have grown since it was measured
     if len(raw) > MAX_FILE_BYTES:
         raise ContentFileError(1, f"file is larger than {MAX_FILE_BYTES:,} bytes")
     try:
@@ -90,19 +135,106 @@ def _reject_aliases(node: yaml.Node, seen: set[int]) -> None:
             _reject_aliases(item, seen)
 
 
+# What a scalar with each tag was meant to be, for messages about values that cannot be it.
+_KINDS = {
+    "tag:yaml.org,2002:int": "a whole number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "true or false",
+    "tag:yaml.org,2002:timestamp": "a valid date",
+}
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, made strict. Line numbers here are 0-based YAML lines.
+
+    * A scalar that cannot be what its tag (explicit, or implied by its look) says — int('abc'),
+      a 30th of February, a 25th hour, ``!!bool maybe`` — raises :class:`_BadValue` instead of
+      whatever Python error the constructor happened to hit.
+    * A key given twice in one mapping is an error (PyYAML keeps the last silently).
+    * Merge keys (``<<``) are refused: they exist to repeat things, and quietly override keys.
+    """
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            if not isinstance(node, yaml.ScalarNode):
+                raise
+            raise _Refused(node, _bad_value(node, exc)) from None
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE:
+                raise _Refused(key_node, "YAML merge keys (<<) are not allowed")
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                earlier = first_seen.get(key)
+            except TypeError:  # unhashable: PyYAML reports it below
+                continue
+            if earlier is not None:
+                raise _Refused(key_node, f"duplicate key {key!r}: it is already given on line {{}}", earlier)
+            first_seen[key] = key_node.start_mark.line
+        try:
+            return super().construct_mapping(node, deep=deep)
+        except _Refused as exc:
+            # Name the field whose value is wrong, as schema errors do ("published: …").
+            key_node = next((k for k, v in node.value if v is exc.node), None)
+            if key_node is not None and isinstance(key_node, yaml.ScalarNode):
+                exc.message = f"{key_node.value}: {exc.message}"
+            raise
+
+
+class _Refused(Exception):
+    """Raised inside :class:`_Loader`: ``message`` about ``node``; a ``{}`` in it stands for the
+    file line of ``other`` (a 0-based YAML line)."""
+
+    def __init__(self, node: yaml.Node, message: str, other: int | None = None):
+        super().__init__(message)
+        self.node = node
+        self.message = message
+        self.other = other
+
+    def in_file(self, first_line: int) -> ContentFileError:
+        message = self.message.format(first_line + self.other) if self.other is not None else self.message
+        return ContentFileError(first_line + self.node.start_mark.line, message)
+
+
+def _bad_value(node: yaml.ScalarNode, cause: Exception) -> str:
+    shown = node.value if len(node.value) <= 40 else node.value[:40] + "…"
+    message = f"{shown!r} is not {_KINDS.get(node.tag, 'a valid ' + node.tag.rsplit(':', 1)[-1])}"
+    if node.tag.endswith(":timestamp"):
+        reason = str(cause)
+        # datetime's own words name the part that is out of range ("day is out of range for month").
+        known = reason.startswith(("day ", "month ", "year ", "hour ", "minute ", "second "))
+        message += f" ({reason})" if known else " (write dates as YYYY-MM-DD)"
+    return message
+
+
 def parse_yaml(text: str, first_line: int = 1) -> ParsedYaml:
-    """Parse one YAML document safely. Errors carry file line numbers."""
+    """Parse one YAML document safely and strictly (see :class:`_Loader`).
+
+    :raise ContentFileError: for anything that is not plain data, with the file line.
+    """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        if node is not None:
-            for event in yaml.parse(text, Loader=yaml.SafeLoader):
-                if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                    raise ContentFileError(
-                        first_line + event.start_mark.line,
-                        "YAML anchors and aliases (&, *) are not allowed",
-                    )
-            _reject_aliases(node, set())
-        data = yaml.safe_load(text)
+        if node is None:
+            return ParsedYaml(data=None, node=None, first_line=first_line)
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise ContentFileError(
+                    first_line + event.start_mark.line,
+                    "YAML anchors and aliases (&, *) are not allowed",
+                )
+        _reject_aliases(node, set())
+        loader = _Loader("")
+        try:
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except _Refused as exc:
+        raise exc.in_file(first_line) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + (mark.line if mark else 0)

@@ -1,14 +1,21 @@
-"""Import ``content/`` into the database.
+"""Import ``content/`` into the database, under the rule that the database is the record.
 
 Contract:
 
 * every file is checked completely before anything is written; a file with any problem is
   reported as ``path:line: what is wrong`` and **nothing of it** is written, while every valid
-  file is imported;
+  file is imported — one bad file never stops the others, and no input makes import crash;
+* only files inside the folder being imported are read (a symlink leading out is refused);
 * references (an entry's site, themes and linked entries) must exist in the database or in a
   valid file of the same import;
+* a file is applied to an existing row only as :mod:`.rule` decides: never over a change made
+  on the web since the file was last imported — such files are reported as conflicts, with
+  the commands that resolve them, unless the person asked for the file (``take_file``);
 * import is idempotent: a file whose record equals what the database holds changes nothing —
   no update, no new revision, no new version;
+* every entry import creates, or whose status or visibility it changes, is audited
+  (``entry_imported``), as are changes to existing sites and themes (``site_saved`` /
+  ``theme_saved`` with no actor);
 * all writes happen in one transaction, committed at the end, so an unexpected failure leaves
   the database as it was.
 """
@@ -16,8 +23,7 @@ Contract:
 from __future__ import annotations
 
 import re
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
@@ -26,10 +32,13 @@ from sqlalchemy import select
 
 from kb.extensions import db
 from kb.models import Entry, Site, Theme
+from kb.services import audit
 from kb.services import entries as entry_service
 from kb.services import sites as site_service
 from kb.services import themes as theme_service
 from kb.services.content_io import frontmatter
+from kb.services.content_io.report import ImportReport
+from kb.services.content_io.rule import IMPORT_REVISION_PREFIX, Decision, decide, digest, legacy_baselines
 from kb.services.records import (
     entry_from_validated,
     entry_record,
@@ -58,44 +67,23 @@ def no_progress(items: list[T], label: str) -> Iterable[T]:
 
 
 @dataclass
-class ImportReport:
-    """What an import did. ``errors`` are ``path:line: message`` strings, in file order."""
-
-    created: Counter = field(default_factory=Counter)
-    updated: Counter = field(default_factory=Counter)
-    unchanged: Counter = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(sum(self.created.values()) or sum(self.updated.values()))
-
-    def summary(self) -> str:
-        parts = []
-        for kind in ("themes", "sites", "entries"):
-            parts.append(
-                f"{kind}: {self.created[kind]} created, {self.updated[kind]} updated, "
-                f"{self.unchanged[kind]} unchanged"
-            )
-        parts.append(f"{len(self.errors)} file(s) with errors" if self.errors else "no errors")
-        return "; ".join(parts)
-
-
-@dataclass
 class _Candidate:
-    """A file that passed the schema, waiting for its references to be checked."""
+    """A file (or a theme in ``themes.yml``) that passed the schema, waiting to be written."""
 
     path: Path
     slug: str
     record: dict[str, Any]
     parsed: frontmatter.ParsedYaml
+    line: int = 1
+    position: int = 0
 
 
 class _Run:
-    def __init__(self, root: Path, now: datetime, progress: Progress):
+    def __init__(self, root: Path, now: datetime, progress: Progress, take_file: set[tuple[str, str]]):
         self.root = root
         self.now = now
         self.progress = progress
+        self.take_file = take_file
         self.report = ImportReport()
 
     # -- reading ---------------------------------------------------------------------------
@@ -116,7 +104,7 @@ class _Run:
             self.fail(path, 1, f"file name {slug!r} is reserved for the site's own pages: choose another")
             return None
         try:
-            content = frontmatter.split(frontmatter.read_text(path))
+            content = frontmatter.split(frontmatter.read_text(path, self.root))
         except frontmatter.ContentFileError as exc:
             self.fail(path, exc.line, exc.message)
             return None
@@ -126,19 +114,19 @@ class _Run:
             return None
         return _Candidate(path, slug, to_record(validated, content.body), content.front)
 
-    def read_themes(self) -> list[tuple[dict[str, Any], int]]:
+    def read_themes(self) -> list[_Candidate]:
         path = self.root / "themes.yml"
-        if not path.is_file():
+        if not (path.exists() or path.is_symlink()):
             return []
         try:
-            parsed = frontmatter.parse_yaml(frontmatter.read_text(path))
+            parsed = frontmatter.parse_yaml(frontmatter.read_text(path, self.root))
         except frontmatter.ContentFileError as exc:
             self.fail(path, exc.line, exc.message)
             return []
         if not isinstance(parsed.data, list):
             self.fail(path, 1, "themes.yml must be a list of themes ('- slug: …')")
             return []
-        records, problems, seen = [], [], set()
+        candidates, problems, seen = [], [], set()
         for index, item in enumerate(parsed.data):
             validated, item_problems = validate(ThemeRecord, item)
             problems += [Problem((index, *p.loc), f"theme {index + 1}: {p.message}") for p in item_problems]
@@ -146,17 +134,22 @@ class _Run:
                 if validated.slug in seen:
                     problems.append(Problem((index, "slug"), f"theme {index + 1}: slug {validated.slug!r} is used twice"))
                 seen.add(validated.slug)
-                records.append((validated.model_dump(), index))
+                candidates.append(_Candidate(path, validated.slug, validated.model_dump(), parsed,
+                                             line=parsed.line_for((index,)), position=index))
         if problems:
             self.fail_all(path, parsed, problems)
             return []
-        return records
+        return candidates
 
     def markdown_files(self, folder: str) -> list[Path]:
         directory = self.root / folder
         if not directory.is_dir():
             return []
-        return sorted(p for p in directory.iterdir() if p.suffix == ".md" and p.is_file())
+        if not directory.resolve().is_relative_to(self.root.resolve()):
+            self.fail(directory, 1, f"resolves to {directory.resolve()}, outside {self.root}: refused")
+            return []
+        # Links and other non-regular files are kept here, to be refused with a message when read.
+        return sorted(p for p in directory.iterdir() if p.suffix == ".md" and not p.is_dir())
 
     # -- checking references ---------------------------------------------------------------
 
@@ -193,7 +186,7 @@ class _Run:
         ]
 
         site_slugs = set(db.session.scalars(select(Site.slug))) | {c.slug for c in site_candidates}
-        theme_slugs = set(db.session.scalars(select(Theme.slug))) | {r["slug"] for r, _ in themes}
+        theme_slugs = set(db.session.scalars(select(Theme.slug))) | {c.slug for c in themes}
         db_entry_slugs = set(db.session.scalars(select(Entry.slug)))
         # Dropping a file can break links to it from other files, so repeat until nothing changes.
         failed: dict[str, list[Problem]] = {}
@@ -219,43 +212,102 @@ class _Run:
             self.write_sites(site_candidates)
             self.write_entries(entry_candidates)
             db.session.commit()
+            self.report.conflicts.sort(key=_error_sort_key)
         except Exception:
             db.session.rollback()
             raise
         return self.report
 
+    # -- deciding --------------------------------------------------------------------------
+
+    def decisions(self, kind: str, candidates: list[_Candidate], rows: dict[str, Any],
+                  record_of: Callable[[Any], dict[str, Any]]) -> list[tuple[_Candidate, Any, Decision, str]]:
+        """Each candidate with its row (or None), what :func:`.rule.decide` says, and its digest.
+
+        Rows met for the first time since migration 0006 get their baseline stored here, and
+        every row found equal to its file takes the file's digest as its baseline.
+        """
+        present = [rows[c.slug] for c in candidates if c.slug in rows]
+        current = {row.id: digest(record_of(row)) for row in present}
+        legacy = legacy_baselines(kind, present, current)
+        decided = []
+        for candidate in candidates:
+            row, file_digest = rows.get(candidate.slug), digest(candidate.record)
+            take = (kind, candidate.slug) in self.take_file
+            if take:
+                self.report.taken.add((kind, candidate.slug))
+            if row is None:
+                decision = decide(file_digest, None, None)
+            else:
+                baseline = row.imported_digest or legacy.get(row.id)
+                decision = decide(file_digest, current[row.id], baseline, take_file=take)
+                if decision is Decision.UNCHANGED:
+                    baseline = file_digest
+                if baseline is not None and row.imported_digest != baseline:
+                    row.imported_digest = baseline
+            if decision is Decision.CONFLICT:
+                self.conflict(kind, candidate, never_imported=row.imported_digest is None)
+            elif decision is Decision.KEEP_WEB:
+                self.report.kept[kind] += 1
+            elif decision is Decision.UNCHANGED:
+                self.report.unchanged[kind] += 1
+            decided.append((candidate, row, decision, file_digest))
+        return decided
+
+    def conflict(self, kind: str, candidate: _Candidate, *, never_imported: bool) -> None:
+        what = ("exists in the database but was never imported from this file (it was created or saved "
+                "on the web)") if never_imported else "changed on the web since it was imported"
+        target = f"{kind}/{candidate.slug}"
+        self.report.conflicts.append(
+            f"{candidate.path}:{candidate.line}: {target} {what}; the file was not applied. "
+            f"To keep the web version, write it into the file: flask --app kb kb export {self.root} --only {target}; "
+            f"to apply the file instead: flask --app kb kb import {self.root} --take-file {target}"
+        )
+
     # -- writing ---------------------------------------------------------------------------
 
-    def write_themes(self, records: list[tuple[dict[str, Any], int]]) -> None:
+    def write_themes(self, candidates: list[_Candidate]) -> None:
         existing = {t.slug: t for t in db.session.scalars(select(Theme))}
-        for record, position in records:
-            theme = existing.get(record["slug"])
-            if theme is not None and theme_record(theme) == record and theme.position == position:
-                self.report.unchanged["themes"] += 1
-                continue
-            if theme is None:
-                theme = Theme()
-                db.session.add(theme)
-                self.report.created["themes"] += 1
-            else:
-                self.report.updated["themes"] += 1
-            theme_service.apply_record(theme, record, position)
+        for candidate, theme, decision, file_digest in self.decisions("themes", candidates, existing, theme_record):
+            if decision in (Decision.CREATE, Decision.APPLY):
+                created = theme is None
+                if created:
+                    theme = Theme()
+                    db.session.add(theme)
+                before = {} if created else theme_record(theme)
+                theme_service.apply_record(theme, candidate.record, candidate.position)
+                theme.imported_digest = file_digest
+                self.count("themes", created)
+                if not created:
+                    changed = [key for key in candidate.record if before.get(key) != candidate.record[key]]
+                    audit.record("theme_saved", actor=None, subject=f"theme:{candidate.slug}", now=self.now,
+                                 created=False, changed=changed, imported_from=candidate.path.name)
+            elif theme.position != candidate.position:
+                # Display order is set only by themes.yml (the web appends new themes last), so
+                # it follows the file even when the theme's words were changed on the web.
+                theme.position = candidate.position
         db.session.flush()
 
     def write_sites(self, candidates: list[_Candidate]) -> None:
         existing = {s.slug: s for s in db.session.scalars(select(Site))}
-        for candidate in self.progress(candidates, "Importing sites"):
-            site = existing.get(candidate.slug)
-            if site is not None and site_record(site) == candidate.record:
-                self.report.unchanged["sites"] += 1
+        decided = self.decisions("sites", candidates, existing, site_record)
+        for candidate, site, decision, file_digest in self.progress(decided, "Importing sites"):
+            if decision not in (Decision.CREATE, Decision.APPLY):
                 continue
-            if site is None:
+            created = site is None
+            if created:
                 site = Site()
                 db.session.add(site)
-                self.report.created["sites"] += 1
-            else:
-                self.report.updated["sites"] += 1
+            before = {} if created else site_record(site)
             site_service.apply_record(site, candidate.slug, candidate.record)
+            site.imported_digest = file_digest
+            self.count("sites", created)
+            if not created:
+                changed = [key for key in dict.fromkeys([*before, *candidate.record])
+                           if before.get(key) != candidate.record.get(key)]
+                audit.record("site_saved", actor=None, subject=f"site:{candidate.slug}", now=self.now,
+                             created=False, changed=["profile" if k == "body" else k for k in changed],
+                             imported_from=candidate.path.name)
         db.session.flush()
 
     def write_entries(self, candidates: list[_Candidate]) -> None:
@@ -264,30 +316,48 @@ class _Run:
             themes={t.slug: t for t in db.session.scalars(select(Theme))},
             entries={e.slug: e for e in db.session.scalars(select(Entry))},
         )
-        changed: list[tuple[Entry, _Candidate, bool]] = []
+        changed: list[tuple[Entry, _Candidate, tuple[str, str] | None]] = []
         # First every changed entry's own fields (creating new ones), so that links written in
         # the second pass can point at entries created by this same import.
-        for candidate in self.progress(candidates, "Importing entries"):
-            entry = lookups.entries.get(candidate.slug)
-            if entry is not None and entry_record(entry) == candidate.record:
-                self.report.unchanged["entries"] += 1
+        decided = self.decisions("entries", candidates, lookups.entries, entry_record)
+        for candidate, entry, decision, file_digest in self.progress(decided, "Importing entries"):
+            if decision not in (Decision.CREATE, Decision.APPLY):
                 continue
-            created = entry is None
-            if created:
+            before = None if entry is None else (entry.status.value, entry.visibility.value)
+            if entry is None:
                 entry = Entry(slug=candidate.slug, version=0)
                 db.session.add(entry)
                 lookups.entries[candidate.slug] = entry
             entry_service.apply_fields(entry, candidate.record, lookups)
-            changed.append((entry, candidate, created))
-        for entry, candidate, created in changed:
+            entry.imported_digest = file_digest
+            changed.append((entry, candidate, before))
+        for entry, candidate, before in changed:
             entry_service.apply_links(entry, candidate.record, lookups)
             entry_service.record_revision(
                 entry,
                 author=None,
                 now=self.now,
-                summary=f"Imported from {candidate.path.name}",
+                summary=f"{IMPORT_REVISION_PREFIX}{candidate.path.name}",
             )
-            (self.report.created if created else self.report.updated)["entries"] += 1
+            self.count("entries", before is None)
+            self.audit_entry(entry, candidate, before)
+
+    def audit_entry(self, entry: Entry, candidate: _Candidate, before: tuple[str, str] | None) -> None:
+        """Record a created entry, or a change of status or visibility, as ``entry_imported``."""
+        after = (entry.status.value, entry.visibility.value)
+        if before == after:
+            return
+        detail: dict[str, Any] = {"imported_from": candidate.path.name, "version": entry.version}
+        if before is None:
+            detail.update(created=True, status=after[0], visibility=after[1])
+        else:
+            for name, old, new in zip(("status", "visibility"), before, after):
+                if old != new:
+                    detail[name] = f"{old} → {new}"
+        audit.record("entry_imported", actor=None, subject=f"entry:{entry.slug}", now=self.now, **detail)
+
+    def count(self, kind: str, created: bool) -> None:
+        (self.report.created if created else self.report.updated)[kind] += 1
 
 
 def _error_sort_key(error: str) -> tuple[str, int]:
@@ -295,6 +365,11 @@ def _error_sort_key(error: str) -> tuple[str, int]:
     return (path, int(line) if line.isdigit() else 0)
 
 
-def import_content(root: Path, *, now: datetime, progress: Progress = no_progress) -> ImportReport:
-    """Import every valid file under ``root`` (see the module docstring for the contract)."""
-    return _Run(Path(root), now, progress).run()
+def import_content(root: Path, *, now: datetime, progress: Progress = no_progress,
+                   take_file: Iterable[tuple[str, str]] = ()) -> ImportReport:
+    """Import every valid file under ``root`` (see the module docstring for the contract).
+
+    ``take_file`` names files, as ``(kind, slug)`` pairs (see :func:`.report.parse_target`), to apply
+    even over changes made on the web: how a person resolves a conflict in the file's favour.
+    """
+    return _Run(Path(root), now, progress, set(take_file)).run()
