@@ -16,7 +16,7 @@ from kb.extensions import db
 from kb.models import Entry
 from kb.search.backend import SearchBackend
 from kb.search.documents import stamp_for
-from kb.search.indexing import all_documents, drain, load_documents, queued
+from kb.search.indexing import all_documents, drain, forget_queued, load_documents, queue_position, queued
 
 T = TypeVar("T")
 
@@ -83,7 +83,9 @@ def rebuild(
     :param progress: wraps the stream of documents (the CLI passes a progress bar) given its length.
     :return: the number of documents indexed, and the number of entries re-indexed afterwards.
     """
+    covered = queue_position()
     count = db.session.scalar(select(db.func.count(Entry.id))) or 0
     indexed = backend.rebuild(progress(all_documents(), count))
+    forget_queued(covered)  # queued before the rebuild read the database: written by it
     return indexed, repair(backend, check(backend))
 

@@ -124,6 +124,20 @@ def drain(backend, *, wait: bool = False) -> bool:  # noqa: ANN001 - a SearchBac
             session.commit()
 
 
+def queue_position() -> int:
+    """The id of the newest queued update (0 if none): updates up to it are covered by a rebuild
+    that starts now, since it reads every entry afterwards."""
+    with Session(db.engine) as session:
+        return session.scalar(select(db.func.max(IndexQueueItem.id))) or 0
+
+
+def forget_queued(up_to: int) -> None:
+    """Delete queued updates up to id ``up_to`` (a rebuild has written their entries)."""
+    with Session(db.engine) as session:
+        session.execute(delete(IndexQueueItem).where(IndexQueueItem.id <= up_to))
+        session.commit()
+
+
 def queued() -> int:
     """How many index updates are waiting in the queue."""
     with Session(db.engine) as session:

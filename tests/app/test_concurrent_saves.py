@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 import requests
+from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
 from kb import create_app
@@ -162,3 +163,34 @@ def test_writers_saving_different_entries_at_once_all_succeed(burst_site):
     attempts = _race(base, sessions, [f"race-apart-{n}" for n in range(WRITERS)])
     _check_outcome(base, database, sessions, attempts)
     assert all(a.saved for a in attempts), [a.page[:300] for a in attempts if not a.saved]
+
+
+def test_the_same_new_entry_form_posted_five_times_at_once_makes_one_entry(burst_site):
+    base, database, sessions = burst_site
+    session = sessions[0]
+    fields = form_fields(session.get(f"{base}/entries/new?site=sheffield", timeout=60).text, "form.kb-editor")
+    title = f"Five clicks on Save {uuid.uuid4().hex[:8]}"
+    fields.update(title=[title], summary=["Posted five times at once."], type=["case_study"], site=["sheffield"],
+                  body=["One entry, however many times Save is pressed."], action=["save"],
+                  **{"themes-0-theme": ["pooled-budgets"], "themes-0-polarity": ["enabler"],
+                     "themes-0-note": ["A shared pot"], "sources-0-title": ["A board paper"]})
+    barrier = threading.Barrier(5)
+
+    def post(_n) -> requests.Response:
+        barrier.wait(timeout=120)
+        return session.post(f"{base}/entries/new", data=fields, allow_redirects=False, timeout=120)
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        answers = list(pool.map(post, range(5)))
+    assert [a.status_code for a in answers] == [302] * 5, [_problems(a.text) for a in answers if a.status_code != 302]
+    assert len({a.headers["Location"] for a in answers}) == 1
+    with _app_on(database):
+        made = list(db.session.scalars(select(Entry).where(Entry.title == title)))
+        assert len(made) == 1 and made[0].version == 1
+        assert answers[0].headers["Location"].endswith(f"/entries/{made[0].slug}")
+
+
+def _problems(page: str) -> str:
+    """The error summary of a page that refused a form (for assertion messages)."""
+    summary = BeautifulSoup(page, "html.parser").select_one(".nhsuk-error-summary")
+    return " ".join(summary.get_text(" ").split()) if summary else page[:300]

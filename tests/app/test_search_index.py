@@ -354,3 +354,19 @@ def test_an_index_written_by_an_older_version_is_refused_and_rebuilt(content_app
     rebuilt = content_app.test_cli_runner().invoke(args=["kb", "index", "check", "--repair"])
     assert rebuilt.exit_code == 0 and "Rebuilt the search index with 51 entries" in rebuilt.output
     assert _finds("care")
+
+
+def test_a_rebuild_writes_queued_updates_and_empties_the_queue(content_app):
+    entry = db.session.scalar(select(Entry).where(Entry.status == EntryStatus.PUBLISHED, Entry.visibility == Visibility.PUBLIC))
+    _break_index(content_app, "missing")
+    entry.title = "Okapi hospital discharge"
+    record_revision(entry, author=None, now=NOW, summary="saved while the index was missing")
+    db.session.commit()
+    assert [row.entry_id for row in db.session.scalars(select(IndexQueueItem))] == [entry.id]
+
+    repaired = content_app.test_cli_runner().invoke(args=["kb", "index", "check", "--repair"])
+    assert repaired.exit_code == 0, repaired.output
+    assert "Rebuilt the search index" in repaired.output
+    assert db.session.scalars(select(IndexQueueItem)).all() == []
+    assert _finds("okapi") == {entry.id}
+    assert consistency.check(backend()) == []
