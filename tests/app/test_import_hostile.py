@@ -205,3 +205,17 @@ def test_exit_zero_lists_the_problems_but_succeeds_for_make_run(app, tmp_path):
     assert f"{bad}:6: summary: 'abc' is not a whole number" in result.output
     assert "1 file(s) with errors" in result.output
     assert set(db.session.scalars(select(Entry.slug))) == {"valid-one"}
+
+
+def test_a_website_longer_than_its_column_is_reported_instead_of_failing_the_whole_import(app, tmp_path):
+    root = _minimal_content(tmp_path / "c")
+    long_site = root / "sites" / "longshire.md"
+    long_site.write_text("---\nname: Longshire\nkind: pioneer\nwave: 1\nregion: London\n"
+                         f"website: https://example.org/{'a' * 600}\nsummary: S.\n---\n", encoding="utf-8")
+    _write_entry(root, "valid-one")
+
+    report = import_content(root, now=NOW)
+
+    assert report.errors == [f"{long_site}:6: website: string should have at most 500 characters"]
+    assert set(db.session.scalars(select(Site.slug))) == {"testshire"}
+    assert set(db.session.scalars(select(Entry.slug))) == {"valid-one"}

@@ -306,3 +306,19 @@ def test_rows_imported_before_the_rule_existed_get_a_safe_baseline(content_app, 
     assert db.session.scalar(select(db.func.count(Entry.id)).where(Entry.imported_digest.is_(None))) == 0
     again = import_content(content, now=RESTART)
     assert again.kept["entries"] == 3 and len(again.conflicts) == 3
+
+
+def test_naming_files_wrongly_is_a_clear_message_and_changes_nothing(content_app, content):
+    runner = content_app.test_cli_runner()
+
+    bad_syntax = runner.invoke(args=["kb", "import", str(content), "--take-file", "../etc/passwd"])
+    unknown = runner.invoke(args=["kb", "import", str(content), "--take-file", "entries/no-such-entry"])
+    not_in_database = runner.invoke(args=["kb", "export", str(content), "--only", "sites/atlantis"])
+
+    assert bad_syntax.exit_code == 2
+    assert "'../etc/passwd': name a file as entries/<slug>, sites/<slug> or themes/<slug>" in bad_syntax.output
+    assert unknown.exit_code == 1
+    assert f"--take-file entries/no-such-entry: there is no valid file for it under {content}" in unknown.output
+    assert not_in_database.exit_code == 1
+    assert "sites/atlantis: there is no such site in the database" in not_in_database.output
+    assert not (content / "sites" / "atlantis.md").exists()

@@ -66,6 +66,9 @@ def _as_text(value: Any) -> Any:
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=80)]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000, pattern=r"^https?://[^\s<>\"'`\x00-\x1f\x7f]+$")]
+# ``site.website`` is a shorter column than ``source.url``; a longer value would fail only at the
+# database (PostgreSQL enforces lengths) and take the whole import down with it.
+Website = Annotated[Url, StringConstraints(max_length=500)]
 LooseText = Annotated[str, BeforeValidator(_as_text)]
 
 
@@ -92,7 +95,7 @@ class SiteRecord(_Record):
     region: _text(80)
     lead_organisations: list[_text(200)] = Field(default_factory=list, max_length=40)
     population: Annotated[_text(120) | None, BeforeValidator(_as_text)] = None
-    website: Url | None = None
+    website: Website | None = None
     summary: _text(400)
 
 
