@@ -46,6 +46,8 @@ HOSTILE_LINES = [
     ("  - {theme: leadership, theme: leadership, polarity: enabler, note: x}",
      "  - {theme: leadership, polarity: enabler, note: Because.}", 8,
      "duplicate key 'theme': it is already given on line 8"),
+    ('summary: A summary.\n"{0}": 1\n"{0}": 2', "summary: A summary.", 8,
+     "duplicate key '{0}': it is already given on line 7"),
     ("<<: {summary: Merged in}", "summary: A summary.", 6, "YAML merge keys (<<) are not allowed"),
     ("summary: !!int '" + "9" * 5000 + "'", "summary: A summary.", 6, "is not a whole number"),
 ]

@@ -149,7 +149,7 @@ class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader, made strict. Line numbers here are 0-based YAML lines.
 
     * A scalar that cannot be what its tag (explicit, or implied by its look) says — int('abc'),
-      a 30th of February, a 25th hour, ``!!bool maybe`` — raises :class:`_BadValue` instead of
+      a 30th of February, a 25th hour, ``!!bool maybe`` — raises :class:`_Refused` instead of
       whatever Python error the constructor happened to hit.
     * A key given twice in one mapping is an error (PyYAML keeps the last silently).
     * Merge keys (``<<``) are refused: they exist to repeat things, and quietly override keys.
@@ -174,7 +174,7 @@ class _Loader(yaml.SafeLoader):
             except TypeError:  # unhashable: PyYAML reports it below
                 continue
             if earlier is not None:
-                raise _Refused(key_node, f"duplicate key {key!r}: it is already given on line {{}}", earlier)
+                raise _Refused(key_node, f"duplicate key {_shown(key)}", earlier)
             first_seen[key] = key_node.start_mark.line
         try:
             return super().construct_mapping(node, deep=deep)
@@ -187,23 +187,30 @@ class _Loader(yaml.SafeLoader):
 
 
 class _Refused(Exception):
-    """Raised inside :class:`_Loader`: ``message`` about ``node``; a ``{}`` in it stands for the
-    file line of ``other`` (a 0-based YAML line)."""
+    """Raised inside :class:`_Loader`: ``message`` about ``node``, and for a key given twice the
+    0-based YAML line (``earlier``) where it was first given."""
 
-    def __init__(self, node: yaml.Node, message: str, other: int | None = None):
+    def __init__(self, node: yaml.Node, message: str, earlier: int | None = None):
         super().__init__(message)
         self.node = node
         self.message = message
-        self.other = other
+        self.earlier = earlier
 
     def in_file(self, first_line: int) -> ContentFileError:
-        message = self.message.format(first_line + self.other) if self.other is not None else self.message
+        message = self.message
+        if self.earlier is not None:
+            message += f": it is already given on line {first_line + self.earlier}"
         return ContentFileError(first_line + self.node.start_mark.line, message)
 
 
+def _shown(value: Any) -> str:
+    """``value`` quoted for a message, cut short: a message must not repeat a megabyte of input."""
+    text = repr(value)
+    return text if len(text) <= 42 else text[:40] + "…"
+
+
 def _bad_value(node: yaml.ScalarNode, cause: Exception) -> str:
-    shown = node.value if len(node.value) <= 40 else node.value[:40] + "…"
-    message = f"{shown!r} is not {_KINDS.get(node.tag, 'a valid ' + node.tag.rsplit(':', 1)[-1])}"
+    message = f"{_shown(node.value)} is not {_KINDS.get(node.tag, 'a valid ' + node.tag.rsplit(':', 1)[-1])}"
     if node.tag.endswith(":timestamp"):
         reason = str(cause)
         # datetime's own words name the part that is out of range ("day is out of range for month").
