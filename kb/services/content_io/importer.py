@@ -149,7 +149,11 @@ class _Run:
             self.fail(directory, 1, f"resolves to {directory.resolve()}, outside {self.root}: refused")
             return []
         # Links and other non-regular files are kept here, to be refused with a message when read.
-        return sorted(p for p in directory.iterdir() if p.suffix == ".md" and not p.is_dir())
+        try:
+            return sorted(p for p in directory.iterdir() if p.suffix == ".md" and not p.is_dir())
+        except OSError as exc:
+            self.fail(directory, 1, f"cannot be read: {exc.strerror}")
+            return []
 
     # -- checking references ---------------------------------------------------------------
 
