@@ -11,6 +11,10 @@ variable               meaning                                                  
 ``KB_DATABASE_URL``    SQLAlchemy URL (SQLite or PostgreSQL)                          ``sqlite:///instance/kb.sqlite3``
 ``KB_INSTANCE_PATH``   folder for the SQLite file, search index and mail outbox       ``<project>/instance``
 ``KB_BASE_URL``        absolute URL the site is served at, for links in mail/feeds   ``http://127.0.0.1:5000``
+``KB_TRUSTED_HOSTS``   other host names requests may name in ``Host`` (comma-        ``localhost,127.0.0.1,``
+                       separated; ``.example.org`` for its subdomains); the host of   ``::1``
+                       ``KB_BASE_URL`` always counts. Others get a 400
+``KB_SESSION_DAYS``    days a sign-in lasts at most (signing out ends it sooner)      ``30``
 ``KB_CONTENT_DIR``     folder ``make run`` imports                                     ``<project>/content``
 ``KB_NHSUK_DIR``       built ``nhsuk-frontend`` assets (``dist/nhsuk``)               ``<project>/node_modules/…``
 ``KB_INDEX_DIR``       the Whoosh search index folder                                 ``instance/index``
@@ -33,6 +37,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +63,15 @@ def _secret_key(instance_path: Path) -> str:
     key_file.write_text(key, encoding="utf-8")
     key_file.chmod(0o600)
     return key
+
+
+DEFAULT_TRUSTED_HOSTS = "localhost,127.0.0.1,::1"  # the machine itself: health checks, make run
+
+
+def trusted_hosts(base_url: str, others: str) -> list[str]:
+    """Flask's ``TRUSTED_HOSTS``: the host of ``base_url`` and the comma-separated ``others``."""
+    hosts = [urlsplit(base_url).hostname or ""] + [host.strip() for host in others.split(",")]
+    return list(dict.fromkeys(host for host in hosts if host))
 
 
 def load(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -96,10 +110,15 @@ def load(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dic
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("KB_BASE_URL", "").startswith("https://"),
+        # How long a sign-in lasts at most (kb.services.accounts ends older sessions).
+        "KB_SESSION_DAYS": int(env.get("KB_SESSION_DAYS", "30")),
         # Bodies larger than this are refused with 413 before any view runs.
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     }
     config.update(overrides)
+    # Requests naming another host are a 400, so no redirect (or anything else) reflects it.
+    config.setdefault("TRUSTED_HOSTS", trusted_hosts(
+        config["KB_BASE_URL"], config.get("KB_TRUSTED_HOSTS", env.get("KB_TRUSTED_HOSTS", DEFAULT_TRUSTED_HOSTS))))
     config.setdefault(
         "KB_GLOSSARY_FILE", Path(env.get("KB_GLOSSARY_FILE", Path(config["KB_CONTENT_DIR"]) / "glossary.yml"))
     )

@@ -11,6 +11,13 @@ with the same context. Which sender delivers is configuration (``KB_MAIL_URL``):
 
 Services send *after* they commit (mail cannot be rolled back), through :func:`deliver`, which
 logs a failure instead of turning a saved change into an error page.
+
+In a request, :func:`current_sender` gives views a :class:`Postbox` rather than the sender
+itself: messages are collected and handed to the sender only once the response has been sent
+(when the server closes it), so no answer waits for a mail server, and a password reset for a
+real address takes no longer than one for an unknown address. A failure is then only logged.
+The ``memory://`` sender is the exception: it only appends to a list, at once, so tests can
+read what a request sent as soon as it returns.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from pathlib import Path
 from typing import Iterable, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from flask import Flask, current_app, render_template
+from flask import Flask, Response, after_this_request, current_app, g, has_request_context, render_template
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +126,9 @@ class SmtpSender:
 
 
 class MemorySender:
-    """Keeps messages in ``outbox`` (tests read it)."""
+    """Keeps messages in ``outbox`` (tests read it), at once even in a request (see the module's notes)."""
+
+    after_response = False
 
     def __init__(self) -> None:
         self.outbox: list[Message] = []
@@ -150,9 +159,38 @@ def init_app(app: Flask) -> None:
     )
 
 
+class Postbox:
+    """A sender for one request: keeps each message until :meth:`flush` hands them all to ``sender``."""
+
+    def __init__(self, sender: MailSender) -> None:
+        self.sender = sender
+        self.messages: list[Message] = []
+
+    def send(self, message: Message) -> None:
+        self.messages.append(message)
+
+    def flush(self) -> list[Message]:
+        """Send what was collected (failures are logged); return the messages that failed."""
+        messages, self.messages = self.messages, []
+        return deliver(self.sender, messages)
+
+
 def current_sender() -> MailSender:
-    """The application's sender (services take it as an argument; views pass this one)."""
-    return current_app.extensions["kb.mail"]
+    """The sender views pass to services: in a request, the request's :class:`Postbox`, which
+    sends after the response; elsewhere (CLI commands), the application's sender itself."""
+    sender: MailSender = current_app.extensions["kb.mail"]
+    if not has_request_context() or not getattr(sender, "after_response", True):
+        return sender
+    postbox = g.get("kb_postbox")
+    if postbox is None:
+        postbox = g.kb_postbox = Postbox(sender)
+
+        @after_this_request
+        def _send_after_the_response(response: Response) -> Response:
+            response.call_on_close(postbox.flush)
+            return response
+
+    return postbox
 
 
 def deliver(sender: MailSender, messages: Iterable[Message]) -> list[Message]:

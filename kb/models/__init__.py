@@ -23,6 +23,7 @@ from kb.models.entries import (
 )
 from kb.models.index_queue import IndexQueueItem
 from kb.models.revisions import Revision
+from kb.models.sessions import UserSession  # noqa: F401 - registers the table; kb.services.accounts uses it
 from kb.models.sites import Site, SiteKind
 from kb.models.themes import Theme
 

@@ -6,8 +6,18 @@
 * :func:`authenticate` does the same work, and gives the same answer, whether the address is
   unknown, the account inactive or the password wrong, so sign-in reveals no account; it
   records ``sign_in`` or ``sign_in_failed`` in the audit log either way;
-* the session holds ``<id>.<token>``; :func:`set_password` replaces the token, so changing a
-  password (or deactivating an account) ends that person's other sessions;
+* every sign-in starts a *server-side session* (:func:`start_session`, a
+  :class:`~kb.models.UserSession` row) whose random key the session cookie carries; signing out
+  deletes the row (:func:`sign_out`), so a copy of the cookie stops working at once, while the
+  person's sessions on other devices go on. :func:`set_password` ends every session of the
+  account (the view starts a new one for the person who changed their password), and so does
+  deactivation (:func:`end_sessions`). Sessions also end :data:`SESSION_DAYS` days after sign-in;
+* Flask-Login's own session id, ``<id>.<account token>`` (:meth:`User.get_id`: what
+  ``login_user(user)`` alone stores, as Flask-Login's test client does, and what sessions from
+  before server-side sessions hold) is still accepted while the token matches; signing out of
+  such a session replaces the account token, which ends every session of that kind;
+* addresses are checked as one mailbox by ``email-validator`` (:func:`check_email`), and typed
+  text follows :mod:`kb.textcheck` here too, so nothing with a NUL reaches a query;
 * :func:`request_password_reset` behaves the same whether or not the address has an account
   (it only emails active accounts that have a password); the link it sends is signed,
   single-use and valid for two hours (:mod:`kb.services.tokens`).
@@ -15,38 +25,138 @@
 
 from __future__ import annotations
 
-import re
+import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, has_app_context
+from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from kb import textcheck
 from kb.extensions import db
 from kb.links import absolute_url
 from kb.mail import MailSender, Message, deliver, render_message
-from kb.models import NetworkRole, User
+from kb.models import NetworkRole, User, UserSession
 from kb.services import audit, tokens
 from kb.services.errors import BadRequest, NotAllowed
 from kb.services.permissions import is_member
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 200
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL_LENGTH = 254
+EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.nhs.uk"
+MAX_NAME = 120
+# The id a server-side session's cookie carries starts with this (Flask-Login's own ids start with a digit).
+SESSION_PREFIX = "s:"
+SESSION_DAYS = 30  # unless KB_SESSION_DAYS says otherwise
 # Checked when there is no real hash to check, so unknown accounts take as long as known ones.
 _DUMMY_HASH = generate_password_hash("not a password of anyone's")
 
 
 def normalise_email(email: str) -> str:
     """The form addresses are stored and compared in: trimmed, lower-case."""
-    return (email or "").strip().lower()
+    return (email or "").strip().lower() if isinstance(email, str) else ""
+
+
+def check_email(email: str) -> str:
+    """``email`` as stored: one mailbox (checked by ``email-validator``, without asking DNS),
+    ASCII (an international domain in its ``xn--`` form), lower-case.
+
+    Lists (``a,b@x.org``), display names, quoted or non-ASCII local parts, domains without a dot
+    and special-use domains (``.test``, ``.local``, ``localhost``) are refused.
+
+    :raise BadRequest: with :data:`EMAIL_FORMAT` for anything else.
+    """
+    address = normalise_email(email)
+    if not address or len(address) > MAX_EMAIL_LENGTH or textcheck.problem(address):
+        raise BadRequest(EMAIL_FORMAT)
+    try:
+        checked = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        raise BadRequest(EMAIL_FORMAT) from None
+    return checked.ascii_email.lower()
+
+
+def check_name(name: str, what: str = "the person's name") -> str:
+    """A person's name as stored: trimmed, one line of visible text, 1–:data:`MAX_NAME` characters.
+
+    :raise BadRequest: saying what is wrong.
+    """
+    name = name.strip() if isinstance(name, str) else ""
+    if not name:
+        raise BadRequest(f"Enter {what}")
+    if problem := textcheck.problem(name):
+        raise BadRequest(f"{what[:1].upper()}{what[1:]} {problem}")
+    if len(name) > MAX_NAME:
+        raise BadRequest(f"Name must be {MAX_NAME} characters or fewer")
+    return name
+
+
+# --- sessions ------------------------------------------------------------------------------------
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _session_days() -> int:
+    return int(current_app.config.get("KB_SESSION_DAYS", SESSION_DAYS)) if has_app_context() else SESSION_DAYS
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite returns naive UTC
+
+
+def start_session(user: User, *, now: datetime, client: str | None = None) -> str:
+    """Start a server-side session for ``user`` (who has just proved who they are) and return the
+    id the session cookie must carry (the view stores it as Flask-Login's ``_user_id``).
+
+    The account's sessions that have expired are deleted on the way.
+    """
+    key = secrets.token_urlsafe(32)
+    db.session.execute(delete(UserSession).where(
+        UserSession.user_id == user.id, UserSession.created_at < now - timedelta(days=_session_days())))
+    db.session.add(UserSession(user_id=user.id, key_digest=_digest(key), created_at=now,
+                               client=(client or None) and client[:64]))
+    db.session.commit()
+    return SESSION_PREFIX + key
+
+
+def end_sessions(user: User) -> None:
+    """End every session of ``user`` (in the caller's transaction): the server-side ones, and
+    Flask-Login's own (by replacing the account token)."""
+    if user.id is not None:
+        db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    user.session_token = secrets.token_urlsafe(24)
+
+
+def _session(session_id: str) -> UserSession | None:
+    key = session_id[len(SESSION_PREFIX):]
+    if not key or len(key) > 100:
+        return None
+    return db.session.scalar(select(UserSession).where(UserSession.key_digest == _digest(key)))
 
 
 def load_user(user_id: str) -> User | None:
-    """Flask-Login's user loader: the active user whose id *and* session token match, or None."""
-    identifier, _, token = (user_id or "").partition(".")
-    if not identifier.isdigit():
+    """Flask-Login's user loader: the active user a session id belongs to, or None.
+
+    A server-side session's id (``s:<key>``) must name a session that has not ended or expired;
+    Flask-Login's own id (``<id>.<account token>``) must carry the account's current token.
+    """
+    user_id = user_id if isinstance(user_id, str) else ""
+    if user_id.startswith(SESSION_PREFIX):
+        started = _session(user_id)
+        if started is None:
+            return None
+        if _aware(started.created_at) + timedelta(days=_session_days()) < datetime.now(timezone.utc):
+            return None
+        user = db.session.get(User, started.user_id)
+        return user if user is not None and user.active else None
+    identifier, _, token = user_id.partition(".")
+    if not identifier.isdigit() or len(identifier) > 18:
         return None
     user = db.session.get(User, int(identifier))
     if user is None or not user.active or not secrets.compare_digest(user.session_token or "", token):
@@ -55,8 +165,14 @@ def load_user(user_id: str) -> User | None:
 
 
 def find_by_email(email: str) -> User | None:
-    """The account with this address (any letter case, surrounding spaces ignored), or None."""
-    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+    """The account with this address (any letter case, surrounding spaces ignored), or None.
+
+    Text that no address can be (control characters, too long) finds nobody without a query.
+    """
+    address = normalise_email(email)
+    if not address or len(address) > MAX_EMAIL_LENGTH or textcheck.problem(address):
+        return None
+    return db.session.scalar(select(User).where(func.lower(User.email) == address))
 
 
 def authenticate(email: str, password: str, *, now: datetime | None = None, client: str | None = None) -> User | None:
@@ -65,9 +181,14 @@ def authenticate(email: str, password: str, *, now: datetime | None = None, clie
     With ``now``, the attempt is recorded in the audit log: ``sign_in`` for the account, or
     ``sign_in_failed`` with the (normalised) address typed — the same event whether the
     address is unknown, the account inactive or the password wrong. ``client`` is the
-    client's network address.
+    client's network address. The caller then starts a session (:func:`start_session`).
+
+    :raise BadRequest: for an address with control characters (nothing is recorded: the form
+        refuses these first, and a NUL cannot be stored).
     """
     address = normalise_email(email)
+    if textcheck.problem(address):
+        raise BadRequest(EMAIL_FORMAT)
     user = find_by_email(address)
     stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
     matches = check_password_hash(stored, (password or "")[:MAX_PASSWORD_LENGTH])
@@ -84,10 +205,22 @@ def authenticate(email: str, password: str, *, now: datetime | None = None, clie
     return user
 
 
-def sign_out(user: Any, *, now: datetime, client: str | None = None) -> None:
-    """Record that ``user`` signed out (the view ends the session). Anonymous users: nothing."""
-    if getattr(user, "is_authenticated", False):
-        audit.record_now("sign_out", actor=user, subject=f"user:{user.email}", now=now, client=client)
+def sign_out(user: Any, session_id: str | None, *, now: datetime, client: str | None = None) -> None:
+    """End the session ``session_id`` of ``user`` on the server and record that they signed out
+    (the view then clears the cookie). The account's other sessions go on — except that ending
+    one of Flask-Login's own sessions (see the module's notes) ends all of that kind.
+    Anonymous users: nothing.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return
+    if isinstance(session_id, str) and session_id.startswith(SESSION_PREFIX):
+        if (started := _session(session_id)) is not None:
+            db.session.delete(started)
+    else:
+        account = db.session.get(User, user.id)
+        account.session_token = secrets.token_urlsafe(24)
+    audit.record("sign_out", actor=user, subject=f"user:{user.email}", now=now, client=client)
+    db.session.commit()
 
 
 def check_new_password(password: str) -> str | None:
@@ -100,7 +233,8 @@ def check_new_password(password: str) -> str | None:
 
 
 def set_password(user: User, password: str) -> None:
-    """Hash and store a new password and end every session signed in with the old one.
+    """Hash and store a new password and end every session of the account (in the caller's
+    transaction; see :func:`end_sessions`).
 
     :raise BadRequest: if the password is too short or too long.
     """
@@ -108,7 +242,7 @@ def set_password(user: User, password: str) -> None:
     if problem:
         raise BadRequest(problem)
     user.password_hash = generate_password_hash(password)
-    user.session_token = secrets.token_urlsafe(24)
+    end_sessions(user)
 
 
 def create_admin(email: str, name: str, password: str) -> User:
@@ -116,12 +250,11 @@ def create_admin(email: str, name: str, password: str) -> User:
 
     :raise BadRequest: for an invalid address, an address already in use, or a weak password.
     """
-    address = normalise_email(email)
-    if not EMAIL.match(address) or len(address) > 254:
-        raise BadRequest("Enter an email address in the correct format, like name@example.nhs.uk")
+    address = check_email(email)
     if db.session.scalar(select(User.id).where(func.lower(User.email) == address)) is not None:
         raise BadRequest(f"There is already an account for {address}")
-    user = User(email=address, name=name.strip() or address, network_role=NetworkRole.ADMIN, active=True)
+    name = check_name(name, "the administrator's name") if (name or "").strip() else address
+    user = User(email=address, name=name, network_role=NetworkRole.ADMIN, active=True)
     set_password(user, password)
     db.session.add(user)
     db.session.commit()
@@ -134,8 +267,8 @@ class WrongPassword(BadRequest):
 
 def change_password(user: Any, current_password: str, new_password: str, *, now: datetime,
                     client: str | None = None) -> User:
-    """Change the signed-in ``user``'s own password, ending their sessions (the caller signs the
-    current one in again with the new session token).
+    """Change the signed-in ``user``'s own password, ending all their sessions (the caller starts
+    a new one for this browser with :func:`start_session`).
 
     :raise NotAllowed: for anonymous or inactive users.
     :raise WrongPassword: if ``current_password`` is wrong.
@@ -159,9 +292,15 @@ def request_password_reset(email: str, *, now: datetime, sender: MailSender,
     sign in (active, with a password). The caller shows the same answer either way.
 
     The request is recorded in the audit log (``password_reset_requested``) whatever the address.
-    Returns the messages that could not be sent (the caller must not reveal them).
+    Returns the messages that could not be sent (the caller must not reveal them); with the
+    sender of a request (:func:`kb.mail.current_sender`) mail goes after the response, so a real
+    address takes no longer to answer than an unknown one.
+
+    :raise BadRequest: for an address with control characters (the form refuses these first).
     """
-    address = normalise_email(email)[:254]
+    address = normalise_email(email)[:MAX_EMAIL_LENGTH]
+    if textcheck.problem(address):
+        raise BadRequest(EMAIL_FORMAT)
     user = find_by_email(address)
     eligible = user is not None and user.active and bool(user.password_hash)
     audit.record("password_reset_requested", actor=None, subject=f"user:{address}", now=now, client=client,

@@ -21,7 +21,6 @@ Every change is recorded in the audit log in the same transaction; mail is sent 
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,12 +32,13 @@ from kb.extensions import db
 from kb.links import absolute_url
 from kb.mail import MailSender, Message, deliver, render_message
 from kb.models import Membership, NetworkRole, Site, SiteRole, User
+from kb import textcheck
 from kb.services import audit, tokens
-from kb.services.accounts import EMAIL, find_by_email, normalise_email, set_password
+from kb.services.accounts import (EMAIL_FORMAT, MAX_NAME, check_email, check_name,  # noqa: F401 - MAX_NAME for views
+                                  end_sessions, find_by_email, normalise_email, set_password)
 from kb.services.errors import BadRequest, NotAllowed, NotFound
 from kb.services.permissions import can_administer, can_manage_editors, is_member, require_admin
 
-MAX_NAME = 120
 ADMINS_ONLY = "Only administrators can manage people's accounts."
 
 
@@ -116,18 +116,14 @@ def invite(actor: Any, email: str, name: str, *, network_role: NetworkRole, site
     the invitation; the earlier link stops working.
 
     :raise NotAllowed: unless ``actor`` is an administrator.
-    :raise BadRequest: for a malformed address or name, an unknown site, an address whose
-        account is already set up or deactivated.
+    :raise BadRequest: for an address that is not one mailbox (see
+        :func:`kb.services.accounts.check_email`), a missing or too long name or one with
+        control characters, an unknown site, an address whose account is already set up or
+        deactivated.
     """
     require_admin(actor, ADMINS_ONLY)
-    address = normalise_email(email)
-    if not EMAIL.match(address) or len(address) > 254:
-        raise BadRequest("Enter an email address in the correct format, like name@example.nhs.uk")
-    name = (name or "").strip()
-    if not name:
-        raise BadRequest("Enter the person's name")
-    if len(name) > MAX_NAME:
-        raise BadRequest(f"Name must be {MAX_NAME} characters or fewer")
+    address = check_email(email)
+    name = check_name(name)
     if not isinstance(network_role, NetworkRole):
         raise BadRequest("Choose a network role")
     wanted = {slug: role for slug, role in site_roles.items() if role is not None}
@@ -149,7 +145,7 @@ def invite(actor: Any, email: str, name: str, *, network_role: NetworkRole, site
     user.name = name
     user.network_role = network_role
     _replace_memberships(user, {sites[slug]: role for slug, role in wanted.items()})
-    user.session_token = secrets.token_urlsafe(24)  # a new fingerprint: earlier links stop working
+    end_sessions(user)  # a new account token, so a new fingerprint: earlier links stop working
     db.session.flush()
     audit.record("user_invited", actor=actor, subject=_subject(user), now=now, resent=resent,
                  network_role=network_role.value, sites={slug: role.value for slug, role in sorted(wanted.items())})
@@ -319,7 +315,7 @@ def deactivate(actor: Any, user_id: int, *, now: datetime) -> User:
         raise NotAllowed("You cannot deactivate your own account. Ask another administrator.")
     if user.active:
         user.active = False
-        user.session_token = secrets.token_urlsafe(24)
+        end_sessions(user)
         audit.record("user_deactivated", actor=actor, subject=_subject(user), now=now)
     db.session.commit()
     return user
@@ -377,6 +373,8 @@ def add_to_site(actor: Any, site_slug: str, email: str, role: SiteRole = SiteRol
     if not can_manage_editors(actor, site):
         raise NotAllowed(f"Only the leads of {site.name} and administrators can change its editors.")
     address = normalise_email(email)
+    if textcheck.problem(address):
+        raise BadRequest(EMAIL_FORMAT)
     user = find_by_email(address) if address else None
     if user is None or not user.active:
         raise BadRequest(f"There is no active account for {address or 'that address'}. "

@@ -12,37 +12,37 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from kb.extensions import limiter
 from kb.mail import current_sender
+from kb.models import User
 from kb.models.types import utcnow
 from kb.services import accounts, users
+from kb.views.forms import Form, Mailbox
 
 bp = Blueprint("accounts", __name__)
 
 FAILED = "Enter a correct email address and password"
-EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.nhs.uk"
 
 
 def _client() -> str | None:
     return request.remote_addr
 
 
-class SignInForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired("Enter your email address"), Length(max=254)])
+class SignInForm(Form):
+    email = EmailField("Email address", validators=[DataRequired("Enter your email address"), Mailbox()])
     password = PasswordField("Password", validators=[DataRequired("Enter your password"),
                                                      Length(max=accounts.MAX_PASSWORD_LENGTH)])
 
 
-def _usable_password(form: FlaskForm, field: PasswordField) -> None:
+def _usable_password(form: Form, field: PasswordField) -> None:
     if problem := accounts.check_new_password(field.data or ""):
         raise ValidationError(problem)
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(Form):
     """A new password, typed twice (invitations, resets)."""
 
     password = PasswordField("New password", validators=[DataRequired("Enter a new password"), _usable_password])
@@ -55,10 +55,9 @@ class ChangePasswordForm(NewPasswordForm):
         DataRequired("Enter your current password"), Length(max=accounts.MAX_PASSWORD_LENGTH)])
 
 
-class ResetRequestForm(FlaskForm):
+class ResetRequestForm(Form):
     email = EmailField("Email address", filters=[accounts.normalise_email], validators=[
-        DataRequired("Enter your email address"), Length(max=254, message=EMAIL_FORMAT),
-        Regexp(accounts.EMAIL, message=EMAIL_FORMAT)])
+        DataRequired("Enter your email address"), Mailbox()])
 
 
 def safe_next(target: str | None) -> str:
@@ -87,6 +86,17 @@ def _status() -> int:
     return 400 if request.method == "POST" else 200
 
 
+def _start_session(user: User) -> None:
+    """Sign ``user`` in on this browser, in a new server-side session (a fresh cookie: nothing
+    from before carries over)."""
+    session_id = accounts.start_session(user, now=utcnow(), client=_client())
+    session.clear()
+    login_user(user)
+    # Flask-Login stored the account's own id (User.get_id); the cookie carries this session's
+    # id instead, so that signing out can end this session alone (see kb.services.accounts).
+    session["_user_id"] = session_id
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["KB_SIGN_IN_LIMIT_CLIENT"], methods=["POST"])
 @limiter.limit(lambda: current_app.config["KB_SIGN_IN_LIMIT_ACCOUNT"], key_func=_account_key, methods=["POST"])
@@ -98,8 +108,7 @@ def sign_in():
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data, now=utcnow(), client=_client())
         if user is not None:
-            session.clear()  # nothing from before sign-in carries over into the new session
-            login_user(user)
+            _start_session(user)
             return redirect(next_url)
         failed = True
     status = 400 if request.method == "POST" else 200
@@ -108,8 +117,9 @@ def sign_in():
 
 @bp.post("/sign-out")
 def sign_out():
-    """End the session (a POST with the form's CSRF token, so no link can sign anyone out)."""
-    accounts.sign_out(current_user, now=utcnow(), client=_client())
+    """End the session, on the server too: a copy of the cookie stops working (a POST with the
+    form's CSRF token, so no link can sign anyone out)."""
+    accounts.sign_out(current_user, session.get("_user_id"), now=utcnow(), client=_client())
     logout_user()
     session.clear()
     return redirect(url_for("home.index"))
@@ -136,7 +146,7 @@ def change_password():
         except accounts.WrongPassword as wrong:
             form.current_password.errors = [wrong.message]
         else:
-            login_user(user)  # the session token rotated: keep this session under the new one
+            _start_session(user)  # every session of the account ended: this browser gets a new one
             flash("Your password has been changed. You have been signed out everywhere else.", "success")
             return redirect(url_for("accounts.account"))
     return render_template("accounts/change_password.html", form=form), _status()
@@ -150,8 +160,7 @@ def accept_invitation(token: str):
     form = NewPasswordForm()
     if form.validate_on_submit():
         user = users.accept_invitation(token, form.password.data, now=now, client=_client())
-        session.clear()
-        login_user(user)
+        _start_session(user)
         flash(f"Welcome, {user.name}. Your account is ready.", "success")
         return redirect(url_for("accounts.account"))
     return render_template("accounts/accept_invitation.html", form=form, person=person, token=token), _status()

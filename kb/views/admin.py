@@ -27,6 +27,7 @@ from kb.services import audit, sites, themes
 from kb.services.content_io.schema import Problem
 from kb.services.errors import BadRequest, NotAllowed
 from kb.services.permissions import can_administer
+from kb.views.forms import Form
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -54,7 +55,7 @@ _THEME_SLUG = StringField("Slug", description="The theme's address: /themes/<slu
                                               "single hyphens. It cannot be changed later.")
 
 
-class SiteForm(FlaskForm):
+class SiteForm(Form):
     name = StringField("Name", description="As the site is usually known, for example 'Greenwich'.")
     kind = SelectField("Kind of site", choices=[SelectChoice(k.value, k.label) for k in SiteKind], validate_choice=False)
     wave = SelectField(
@@ -76,7 +77,7 @@ class NewSiteForm(SiteForm):
     slug = _SITE_SLUG
 
 
-class ThemeForm(FlaskForm):
+class ThemeForm(Form):
     name = StringField("Name", description="For example 'Information governance'.")
     group = StringField("Group", description="For example 'Information & data'. Themes are listed by group.")
     definition = StringField("Definition", description="One line, up to 400 characters.")

@@ -25,7 +25,9 @@ from kb.models.types import utcnow
 from kb.services import authoring, workflow, worklist
 from kb.services.errors import BadRequest, NotAllowed
 from kb.views import entry_form
+from kb.views.entries import ReviewNoteForm, entry_page
 from kb.views.entry_form import EntryForm
+from kb.views.forms import check_text_fields
 from kb.views.templating import render_markdown
 
 bp = Blueprint("authoring", __name__)
@@ -92,6 +94,9 @@ def _editor(form: EntryForm, sites: list[Any], *, entry: Entry | None):
         return _page(form, entry, 200)
     action = _action()
     if action != "save":
+        if not check_text_fields(form):  # a preview shows nothing the text rule refuses either
+            form.ensure_blank_rows()
+            return _page(form, entry, 400)
         if action in ROW_ACTIONS:
             form.add_row(ROW_ACTIONS[action])
         form.ensure_blank_rows()
@@ -206,9 +211,13 @@ def preview():
 @bp.post("/entries/<slug>/submit")
 @login_required
 def submit(slug: str):
-    """Send a draft for review (optional ``note`` to the leads); the site's leads are emailed."""
+    """Send a draft for review (optional ``note`` to the leads); the site's leads are emailed
+    (after the response). A note the form refuses gives the entry's page back with it (400)."""
+    form = ReviewNoteForm()
+    if not form.validate_on_submit():
+        return entry_page(slug, note_form=form, status=400)
     outcome = workflow.submit_for_review(current_user, slug, now=utcnow(), sender=current_sender(),
-                                         note=request.form.get("note", ""))
+                                         note=form.note.data or "")
     flash("Sent for review. The site's leads have been emailed a link to it.", "success")
     if outcome.undelivered:
         flash(f"{len(outcome.undelivered)} email(s) to the site's leads could not be sent: please tell them "

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
+from wtforms import TextAreaField
+from wtforms.validators import Length
 
 from kb.models import BCF_MEASURES
 from kb.services import entries, search
 from kb.services.permissions import entry_actions
+from kb.views.forms import Form
 
 bp = Blueprint("entries", __name__, url_prefix="/entries")
 
@@ -18,6 +23,13 @@ def index():
     return redirect(url_for("search.index"))
 
 
+class ReviewNoteForm(Form):
+    """The note sent with "Submit for review" (the form on the entry's page)."""
+
+    note = TextAreaField("Note to the site's leads (optional)", validators=[
+        Length(max=1000, message="The note to the site's leads must be 1000 characters or fewer")])
+
+
 @bp.get("/<slug>")
 def show(slug: str):
     """An entry with its themes, evidence summary, sources and related entries; for the
@@ -25,6 +37,11 @@ def show(slug: str):
 
     :raise NotFound: (404) if it does not exist or the reader may not see it.
     """
+    return entry_page(slug)
+
+
+def entry_page(slug: str, *, note_form: ReviewNoteForm | None = None, status: int = 200) -> Any:
+    """The entry's page (``note_form``: a refused review note, shown with its message)."""
     entry = entries.get_visible_entry(slug, current_user)
     return render_template(
         "entries/show.html",
@@ -33,4 +50,5 @@ def show(slug: str):
         similar=search.similar_entries(entry, current_user),
         bcf_measures=BCF_MEASURES,
         actions=entry_actions(current_user, entry),
-    )
+        note_form=note_form,
+    ), status

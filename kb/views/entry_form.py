@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Iterator
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, FieldList, Form, FormField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from kb.models import BCF_MEASURES, EntryType, EvidenceDesign, LinkRel, OutcomeDirection, Polarity, Provenance, Visibility
-from kb.services.content_io.schema import CONTROL_IN_TEXT, SLUG_PATTERN, Problem
+from kb.services.content_io.schema import SLUG_PATTERN, Problem
+from kb.views.forms import Form as BaseForm
 
 MAX_BODY = 200_000
 OTHER_MEASURE = "other"
@@ -68,12 +68,6 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _without_controls(value: Any) -> Any:
-    # Invisible control characters (pasted from elsewhere) mean nothing in Markdown, and a NUL
-    # cannot be stored in PostgreSQL text: drop them, keeping tabs and line breaks.
-    return CONTROL_IN_TEXT.sub("", value) if isinstance(value, str) else value
-
-
 class ListField(Field):
     """Many values under one name (a group of checkboxes); the data is a list of strings."""
 
@@ -101,7 +95,7 @@ def _rows(row_form: type[Form], name: str) -> FieldList:
     return FieldList(FormField(row_form), max_entries=ROW_LIMITS[name] + 1)
 
 
-class EntryForm(FlaskForm):
+class EntryForm(BaseForm):
     """Every part of an entry, plus the edit summary, the minor flag and two hidden fields:
     ``base_version`` (the version the form was loaded at) and ``submission_key``."""
 
@@ -125,7 +119,7 @@ class EntryForm(FlaskForm):
     strength = StringField("Strength of evidence", filters=[_strip])
     provenance = StringField("Where the figures come from", filters=[_strip])
     outcomes = _rows(OutcomeRow, "outcomes")
-    body = TextAreaField("Text", filters=[_without_controls], validators=[
+    body = TextAreaField("Text", validators=[
         Length(max=MAX_BODY, message=f"Text must be {MAX_BODY:,} characters or fewer")])
     edit_summary = StringField("Summary of your changes", filters=[_strip], validators=[
         Length(max=300, message="Summary of your changes must be 300 characters or fewer")])

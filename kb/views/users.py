@@ -15,48 +15,46 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms.validators import DataRequired, Length
 
 from kb.mail import current_sender
 from kb.models import NetworkRole, Site, SiteRole, User
 from kb.models.types import utcnow
 from kb.services import users
-from kb.services.accounts import EMAIL, normalise_email
+from kb.services.accounts import normalise_email
 from kb.services.errors import BadRequest
+from kb.views.forms import Form, Mailbox
 
 bp = Blueprint("users", __name__)
 
-EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.nhs.uk"
 NETWORK_ROLES = [SelectChoice(role.value, role.label) for role in NetworkRole]
 SITE_ROLES = [SelectChoice("", "No role")] + [SelectChoice(role.value, role.label) for role in SiteRole]
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button: only the CSRF token (deactivate, reactivate, remove, re-send)."""
 
 
-class NetworkRoleForm(FlaskForm):
+class NetworkRoleForm(Form):
     network_role = SelectField("Network role", choices=NETWORK_ROLES, default=NetworkRole.MEMBER.value)
 
 
-class SiteRolesForm(FlaskForm):
+class SiteRolesForm(Form):
     """One select per site, added by :func:`_site_roles_form` (``site_<id>`` fields)."""
 
 
 class InviteForm(SiteRolesForm):
     email = EmailField("Email address", filters=[normalise_email], validators=[
-        DataRequired("Enter the person's email address"), Length(max=254, message=EMAIL_FORMAT),
-        Regexp(EMAIL, message=EMAIL_FORMAT)])
+        DataRequired("Enter the person's email address"), Mailbox()])
     name = StringField("Full name", filters=[lambda v: (v or "").strip()], validators=[
         DataRequired("Enter the person's name"), Length(max=users.MAX_NAME,
                                                         message=f"Name must be {users.MAX_NAME} characters or fewer")])
     network_role = SelectField("Network role", choices=NETWORK_ROLES, default=NetworkRole.MEMBER.value)
 
 
-class AddPersonForm(FlaskForm):
+class AddPersonForm(Form):
     email = EmailField("Email address of their account", filters=[normalise_email], validators=[
-        DataRequired("Enter the email address of the person's account"), Length(max=254, message=EMAIL_FORMAT),
-        Regexp(EMAIL, message=EMAIL_FORMAT)])
+        DataRequired("Enter the email address of the person's account"), Mailbox()])
     # Only administrators see this field; for leads the default (editor) applies.
     role = SelectField("Role", choices=SITE_ROLES[1:], default=SiteRole.EDITOR.value)
 

@@ -93,8 +93,9 @@ def _token_of(link: str) -> str:
 
 def test_invitation_from_form_to_signed_in_with_a_link_under_the_base_url(app, admin):
     site = make_site("leeds", name="Leeds")
-    # Whatever Host header the admin's requests carry, the emailed link uses KB_BASE_URL.
-    hostile = {"Host": "evil.example"}
+    # Whatever Host header the admin's requests carry, the emailed link uses KB_BASE_URL (a host
+    # that is not trusted at all is refused with a 400: tests/app/test_private_caching.py).
+    hostile = {"Host": "127.0.0.1:8080"}
     admin_client = _admin_client(app, admin, headers=hostile)
     token = _csrf(admin_client, "/admin/users/invite", headers=hostile)
     response = admin_client.post("/admin/users/invite", headers=hostile, data={
@@ -115,7 +116,7 @@ def test_invitation_from_form_to_signed_in_with_a_link_under_the_base_url(app, a
     assert message.to == "new.person@example.nhs.uk" and "invited" in message.subject.lower()
     link = INVITE_LINK.search(message.text).group(0)
     assert link in message.html and "Leeds" in message.text and "Ada Admin" in message.text
-    assert "evil.example" not in message.text + message.html
+    assert "127.0.0.1" not in message.text + message.html
 
     newcomer = app.test_client()
     page = newcomer.get(_path(link))
@@ -224,6 +225,9 @@ HOSTILE = [
 def test_hostile_tokens_are_a_400_never_a_500(app, person, base, token):
     response = app.test_client().get(base + quote(token, safe="/%"))
     body = response.get_data(as_text=True)
+    if token == "%00":  # no address of the site holds a control character: a 404 before any view runs
+        assert response.status_code == 404 and "Page not found" in body
+        return
     assert response.status_code == 400 and "This link is not valid" in body
 
 

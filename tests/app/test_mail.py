@@ -128,6 +128,7 @@ def test_deliver_sends_what_it_can_and_reports_the_rest(app, smtp_server, caplog
 
 
 def test_absolute_links_use_the_base_url_even_when_the_host_header_is_hostile(app):
+    app.config["TRUSTED_HOSTS"] = None  # as if the host check (kb.config) were switched off
     with app.test_request_context("/entries/x", headers={"Host": "evil.example"}, base_url="https://evil.example"):
         assert url_for("entries.show", slug="x", _external=True).startswith("https://evil.example/")  # the trap
         assert absolute_url("entries.show", slug="x") == "http://kb.test/entries/x"
@@ -149,3 +150,95 @@ def test_a_multi_line_subject_is_folded_into_one_line(app, smtp_server):
     email = message_from_bytes(envelope.content, policy=policy.default)
     assert envelope.rcpt_tos == ["lee@example.nhs.uk"]  # no header was injected
     assert email["Bcc"] is None and email["Subject"] == message.subject
+
+
+# --- mail goes after the response -----------------------------------------------------------------
+
+
+def _reset_request(app, email: str):
+    from bs4 import BeautifulSoup
+
+    client = app.test_client()
+    html = client.get("/account/password-reset").get_data(as_text=True)
+    token = BeautifulSoup(html, "html.parser").find("input", attrs={"name": "csrf_token"})["value"]
+    return client.post("/account/password-reset", data={"csrf_token": token, "email": email})
+
+
+@pytest.fixture
+def pat(app):
+    from kb.extensions import db
+    from kb.services import accounts
+    from tests.factories import make_user
+
+    user = make_user("pat@example.nhs.uk", name="Pat")
+    accounts.set_password(user, "correct horse battery staple")
+    db.session.commit()
+    return user
+
+
+def test_a_reset_email_is_written_only_once_the_response_has_been_sent(app, pat, tmp_path):
+    outbox = OutboxSender(tmp_path / "outbox", FROM)
+    app.extensions["kb.mail"] = outbox
+    response = _reset_request(app, "pat@example.nhs.uk")
+    assert response.status_code == 200 and "Check your email" in response.get_data(as_text=True)
+    assert outbox.messages() == []  # the answer did not wait for the mail
+    response.close()  # what a server does once the answer has gone
+    [written] = outbox.messages()
+    email = message_from_bytes(written.read_bytes(), policy=policy.default)
+    assert email["To"] == "pat@example.nhs.uk" and "http://kb.test/account/password-reset/" in _parts(email)[0]
+
+
+def test_a_real_and_an_unknown_address_do_the_same_work_before_the_answer(app, pat, smtp_server):
+    handler, port = smtp_server
+    app.extensions["kb.mail"] = SmtpSender(f"smtp://127.0.0.1:{port}", FROM, timeout=5)
+    answers = []
+    for address in ("pat@example.nhs.uk", "nobody@example.nhs.uk"):
+        before = len(handler.envelopes)
+        response = _reset_request(app, address)
+        answers.append((response.status_code, len(handler.envelopes) - before))
+        response.close()
+    assert answers == [(200, 0), (200, 0)]  # no SMTP conversation before either answer
+    assert [envelope.rcpt_tos for envelope in handler.envelopes] == [["pat@example.nhs.uk"]]
+
+
+def test_review_emails_go_after_the_response_too(app, smtp_server):
+    from bs4 import BeautifulSoup
+
+    from kb.extensions import db
+    from kb.models import Membership, SiteRole
+    from tests.factories import make_entry, make_site, make_user
+
+    handler, port = smtp_server
+    app.extensions["kb.mail"] = SmtpSender(f"smtp://127.0.0.1:{port}", FROM, timeout=5)
+    leeds = make_site("leeds", name="Leeds")
+    editor, lead = make_user("ed@example.nhs.uk", name="Ed"), make_user("lee@example.nhs.uk", name="Lee")
+    db.session.add_all([Membership(user=editor, site=leeds, role=SiteRole.EDITOR),
+                        Membership(user=lead, site=leeds, role=SiteRole.LEAD)])
+    db.session.commit()
+    entry = make_entry("leeds-draft", site=leeds, status="draft", published=None)
+    client = app.test_client(user=editor)
+    html = client.get(f"/entries/{entry.slug}").get_data(as_text=True)
+    token = BeautifulSoup(html, "html.parser").find("input", attrs={"name": "csrf_token"})["value"]
+    response = client.post(f"/entries/{entry.slug}/submit", data={"csrf_token": token, "note": "Please look"})
+    assert response.status_code == 302 and handler.envelopes == []
+    response.close()
+    [envelope] = handler.envelopes
+    assert envelope.rcpt_tos == ["lee@example.nhs.uk"] and b"Please look" in envelope.content
+
+
+def test_a_failure_after_the_response_is_logged_not_raised(app, pat, caplog):
+    app.extensions["kb.mail"] = SmtpSender(f"smtp://127.0.0.1:{_free_port()}", FROM, timeout=2)  # nothing listens
+    response = _reset_request(app, "pat@example.nhs.uk")
+    assert response.status_code == 200
+    with caplog.at_level(logging.ERROR, logger="kb.mail"):
+        response.close()
+    [record] = [r for r in caplog.records if r.name == "kb.mail"]
+    assert "pat@example.nhs.uk" in record.getMessage() and record.exc_info
+
+
+def test_outside_a_request_the_sender_sends_at_once(app, tmp_path):
+    from kb.mail import current_sender
+
+    outbox = OutboxSender(tmp_path / "outbox", FROM)
+    app.extensions["kb.mail"] = outbox
+    assert current_sender() is outbox  # CLI commands and digests: no response to wait for

@@ -119,7 +119,8 @@ def test_signing_in_starts_a_fresh_session(app, person):
         session["planted"] = "by someone else"
     _sign_in(client, "pat@example.nhs.uk", PASSWORD)
     with client.session_transaction() as session:
-        assert "planted" not in session and session.get("_user_id", "").startswith(f"{person.id}.")
+        assert "planted" not in session and session["_user_id"].startswith(accounts.SESSION_PREFIX)
+        assert accounts.load_user(session["_user_id"]).id == person.id  # a session of its own on the server
 
 
 def test_the_session_cookie_is_http_only_and_same_site(app, person):
