@@ -1,10 +1,12 @@
-"""Database engine settings: a connection pool sized for the server, and SQLite set up for writers.
+"""Database engine settings: a connection pool sized for the server, SQLite set up for writers,
+PostgreSQL sessions in UTC.
 
 Two facts drive these settings. A web server runs requests concurrently, and a request that
 saves holds two connections at its busiest (its own, plus the index queue's after commit), so
 the pool must hold about twice as many connections as the server has threads, or bursts of
 saves wait on the pool and fail. And SQLite allows one writer at a time: in WAL mode readers
 never wait for it, and a busy timeout lets writers queue for the lock instead of failing.
+PostgreSQL connections read times in UTC, as SQLite does, whatever the server's time zone.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, Mapping
 
+import psycopg
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -50,3 +53,17 @@ def _configure_sqlite(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAP
         cursor.execute("PRAGMA journal_mode=WAL")
     finally:
         cursor.close()
+
+
+@event.listens_for(Engine, "connect")
+def _configure_postgresql(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI objects
+    if not isinstance(dbapi_connection, psycopg.Connection):
+        return
+    # Times come back in UTC whatever the server's TimeZone setting, as they do from SQLite, so
+    # that the times pages show and the services compare never depend on how the server is set up.
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        dbapi_connection.execute("SET TIME ZONE 'UTC'")
+    finally:
+        dbapi_connection.autocommit = autocommit

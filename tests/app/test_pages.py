@@ -129,10 +129,10 @@ def test_healthz_reports_ready(content_client):
     assert response.status_code == 200 and response.json == {"status": "ok", "database": "ok"}
 
 
-def test_healthz_reports_unready_without_a_schema(tmp_path):
+def test_healthz_reports_unready_without_a_schema(blank_database_url, tmp_path):
     from kb import create_app
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "KB_INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/none.sqlite3"})
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "KB_INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": blank_database_url})
     response = app.test_client().get("/healthz")
     assert response.status_code == 503 and response.json["status"] == "unavailable"
     with app.app_context():

@@ -9,10 +9,7 @@ before and after.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Callable
-
-import shutil
-from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import pytest
 from flask import current_app
@@ -24,7 +21,7 @@ from kb.models import AuditEvent, Entry, Membership, NetworkRole, Revision, Site
 from kb.services import audit, authoring, entries, sites, themes, users, workflow
 from kb.services.errors import NotAllowed, NotFound
 from kb.services.records import entry_record, site_record
-from tests.conftest import _app_from
+from tests.conftest import Database, _app_from, _serve
 from tests.factories import make_entry, make_site, make_theme, make_user
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
@@ -56,22 +53,19 @@ def _build_world() -> None:
 
 
 @pytest.fixture(scope="module")
-def world_template(db_templates, tmp_path_factory) -> dict[str, Path]:
+def world_template(db_templates, tmp_path_factory) -> Iterator[Database]:
     """The matrix's world built once (entries, revisions, people), copied for every cell."""
-    folder = tmp_path_factory.mktemp("matrix")
-    database = folder / "world.sqlite3"
-    shutil.copy(db_templates["empty"], database)
-    shutil.copytree(db_templates["empty-index"], folder / "index", symlinks=True)
-    (folder / "build").mkdir()
-    for _ in _app_from(database, folder / "index", folder / "build"):
+    world = db_templates["empty"].copy(tmp_path_factory.mktemp("matrix"))
+    with _serve(world):
         _build_world()
-    return {"database": folder / "build" / "kb.sqlite3", "index": folder / "build" / "instance" / "index"}
+    yield world
+    world.drop()
 
 
 @pytest.fixture
 def world(world_template, tmp_path):
     """An app over a copy of the world, with an app context pushed."""
-    yield from _app_from(world_template["database"], world_template["index"], tmp_path)
+    yield from _app_from(world_template, tmp_path)
 
 
 def _actor(role: str) -> Any:

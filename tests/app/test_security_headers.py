@@ -69,6 +69,7 @@ def _assert_no_inline_code(html: str, path: str) -> None:
 
 
 def test_https_deployments_also_get_strict_transport_security(tmp_path):
+    # SQLite only: the header comes from configuration, whatever the database (here a file with no tables).
     from kb import create_app
 
     app = create_app({"KB_INSTANCE_PATH": str(tmp_path), "KB_DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",

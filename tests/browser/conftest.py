@@ -8,7 +8,6 @@ Playwright (Playwright's own browser download is not used).
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -45,15 +44,15 @@ PASSWORD = "browser test password"
 ACCOUNTS = {"editor": "editor@sheffield.example.nhs.uk", "lead": "lead@sheffield.example.nhs.uk"}
 
 
-def _add_accounts(folder: Path, database: Path) -> None:
+def _add_accounts(folder: Path, database_url: str) -> None:
     from kb import create_app
     from kb.extensions import db
     from kb.models import Membership, Site, SiteRole, User
     from kb.search import backend
     from kb.services.accounts import set_password
 
-    app = create_app({"KB_INSTANCE_PATH": str(folder), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-                      "SECRET_KEY": "browser-tests", "KB_INDEX_DIR": folder / "index"})
+    app = create_app({"KB_INSTANCE_PATH": str(folder), "SQLALCHEMY_DATABASE_URI": database_url,
+                      "SECRET_KEY": "browser-tests"})
     with app.app_context():
         sheffield = db.session.scalar(db.select(Site).where(Site.slug == "sheffield"))
         for role, email in ACCOUNTS.items():
@@ -66,18 +65,15 @@ def _add_accounts(folder: Path, database: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def server(db_templates, tmp_path_factory):
-    """Base URL of a running server over the real content."""
-    folder = tmp_path_factory.mktemp("server")
-    database = folder / "kb.sqlite3"
-    shutil.copy(db_templates["content"], database)
-    shutil.copytree(db_templates["content-index"], folder / "index", symlinks=True)
-    _add_accounts(folder, database)
+def server(sqlite_templates, tmp_path_factory):
+    """Base URL of a running server over the real content (on SQLite: browser tests run once)."""
+    database = sqlite_templates["content"].copy(tmp_path_factory.mktemp("server"))
+    _add_accounts(database.instance, database.url)
     port = _free_port()
     env = {
         **os.environ,
-        "KB_INSTANCE_PATH": str(folder),
-        "KB_DATABASE_URL": f"sqlite:///{database}",
+        "KB_INSTANCE_PATH": str(database.instance),
+        "KB_DATABASE_URL": database.url,
         "KB_SECRET_KEY": "browser-tests",
         "KB_BASE_URL": f"http://127.0.0.1:{port}",
     }
