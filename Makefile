@@ -1,9 +1,12 @@
 # Two commands from a fresh clone:
 #   make run   – set everything up and serve the site on http://127.0.0.1:5000 (PORT overrides)
-#   make test  – set everything up and run every test, browser tests included
+#   make test  – set everything up and run every test, browser tests included; the app tests run
+#                twice, on SQLite and on a PostgreSQL server that the tests start themselves
 #
-# Prerequisites: Python 3.11+, Node.js with npm, and (for browser tests) Chromium at
-# /usr/bin/chromium (Debian package `chromium`; .ci/run installs it when run as root).
+# Prerequisites: Python 3.11+, Node.js with npm; for `make test` also Debian's `chromium` (browser
+# tests, at /usr/bin/chromium) and `postgresql` (server binaries in /usr/lib/postgresql/*/bin).
+# `make test` installs those two with apt-get when run as root, and otherwise stops at once,
+# saying what to install.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -11,7 +14,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 FLASK  := $(BIN)/flask --app kb
 
-.PHONY: run test setup setup-test db content index clean
+.PHONY: run test setup setup-test test-packages db content index clean
 
 # Links in emails use KB_BASE_URL; unless it is set, they point at this server's own port.
 run: setup db content index
@@ -22,7 +25,25 @@ test: setup-test
 
 setup: $(VENV)/.installed node_modules/.installed
 
-setup-test: setup $(VENV)/.installed-test
+setup-test: test-packages setup $(VENV)/.installed-test
+
+# Debian packages the tests need: Chromium for the browser tests, PostgreSQL's server binaries for
+# the app tests (KB_CHROMIUM and KB_PG_BIN point elsewhere). Checked first, so that a missing one
+# stops `make test` before anything runs.
+test-packages:
+	@missing=""; \
+	[ -x "$${KB_CHROMIUM:-/usr/bin/chromium}" ] || missing="$$missing chromium"; \
+	if [ -n "$${KB_PG_BIN:-}" ]; then [ -x "$$KB_PG_BIN/pg_ctl" ] || missing="$$missing postgresql"; \
+	else ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; fi; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "make test needs the Debian package(s)$$missing: run 'sudo apt-get install$$missing', then make test again." >&2; \
+	  exit 1; \
+	fi; \
+	echo "Installing$$missing with apt-get"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq || true; \
+	apt-get install -y -qq $$missing >/dev/null
 
 db: setup
 	$(FLASK) db upgrade
