@@ -292,9 +292,11 @@ def request_password_reset(email: str, *, now: datetime, sender: MailSender,
     sign in (active, with a password). The caller shows the same answer either way.
 
     The request is recorded in the audit log (``password_reset_requested``) whatever the address.
-    Returns the messages that could not be sent (the caller must not reveal them); with the
-    sender of a request (:func:`kb.mail.current_sender`) mail goes after the response, so a real
-    address takes no longer to answer than an unknown one.
+    Returns the messages that could not be sent (the caller must not reveal them). The work
+    before the commit is the same whatever the address (for an address without an account, a
+    message to a stand-in account is prepared and dropped), and with the sender of a request
+    (:func:`kb.mail.current_sender`) mail goes after the response: a real address takes no
+    longer to answer than an unknown one.
 
     :raise BadRequest: for an address with control characters (the form refuses these first).
     """
@@ -303,19 +305,18 @@ def request_password_reset(email: str, *, now: datetime, sender: MailSender,
         raise BadRequest(EMAIL_FORMAT)
     user = find_by_email(address)
     eligible = user is not None and user.active and bool(user.password_hash)
-    audit.record("password_reset_requested", actor=None, subject=f"user:{address}", now=now, client=client,
-                 sent=eligible)
-    db.session.commit()
-    if not eligible:
-        return []
-    token = tokens.make_token(tokens.PASSWORD_RESET, user, now=now)
+    person = user if eligible else User(id=0, email=address, name=address, active=False)  # never added
+    token = tokens.make_token(tokens.PASSWORD_RESET, person, now=now)
     message = render_message(
-        "password_reset", user.email, person=user,
+        "password_reset", person.email, person=person,
         link=absolute_url("accounts.reset_password", token=token),
         expires=tokens.expires_at(tokens.PASSWORD_RESET, now),
         sign_in=absolute_url("accounts.sign_in"),
     )
-    return deliver(sender, [message])
+    audit.record("password_reset_requested", actor=None, subject=f"user:{address}", now=now, client=client,
+                 sent=eligible)
+    db.session.commit()
+    return deliver(sender, [message]) if eligible else []
 
 
 def reset_target(token: str, *, now: datetime) -> User:
