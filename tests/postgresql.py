@@ -1,8 +1,8 @@
 """A throwaway PostgreSQL server for the test session, from Debian's ``postgresql`` binaries.
 
-The server lives in a temporary folder, listens only on a unix socket in that folder (no TCP
-port to clash with anything), runs with durability switched off (its data is thrown away) and is
-stopped and deleted by :meth:`PostgresServer.stop`. PostgreSQL refuses to run as root, so when
+The server lives in a temporary folder (in memory where there is room), listens only on a unix
+socket in that folder (no TCP port to clash with anything), runs with durability switched off (its
+data is thrown away) and is stopped and deleted by :meth:`PostgresServer.stop`. PostgreSQL refuses to run as root, so when
 the tests run as root the server runs as the ``postgres`` system user that Debian's package
 creates; otherwise it runs as whoever runs the tests.
 """
@@ -34,6 +34,19 @@ timezone = 'Asia/Kathmandu'
 """
 
 
+def _scratch_folder() -> str | None:
+    """``/dev/shm`` if it has room, else the usual temporary folder (``None``).
+
+    In memory, copying a test's database takes a hundredth of a second instead of a tenth or
+    more, hundreds of times a session. Containers often give ``/dev/shm`` only 64 MB: too little.
+    """
+    try:
+        stats = os.statvfs("/dev/shm")
+    except OSError:
+        return None
+    return "/dev/shm" if stats.f_bavail * stats.f_frsize >= 2 * 1024**3 and os.access("/dev/shm", os.W_OK) else None
+
+
 def find_binaries() -> Path | None:
     """Return the folder of ``initdb``/``pg_ctl``: ``KB_PG_BIN``, or the newest Debian install."""
     if configured := os.environ.get("KB_PG_BIN"):
@@ -52,7 +65,7 @@ class PostgresServer:
 
     def __init__(self, binaries: Path):
         self.binaries = binaries
-        self.folder = Path(tempfile.mkdtemp(prefix="kb-pg-"))
+        self.folder = Path(tempfile.mkdtemp(prefix="kb-pg-", dir=_scratch_folder()))
         self.data = self.folder / "data"
         self._names = itertools.count(1)
         self._owner = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
@@ -99,6 +112,10 @@ class PostgresServer:
         statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template:
             statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            if self._admin.info.server_version >= 150000:
+                # Copy the files (PostgreSQL 15 otherwise copies block by block through the
+                # write-ahead log, several times slower for a small database).
+                statement += sql.SQL(" STRATEGY FILE_COPY")
         self._admin.execute(statement)
         return name
 
