@@ -58,6 +58,14 @@ def find_binaries() -> Path | None:
     return installed[-1].parent if installed else None
 
 
+def _server_user() -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam("postgres")
+    except KeyError:
+        raise RuntimeError("PostgreSQL will not run as root, and there is no 'postgres' user to run it "
+                           "as: install Debian's postgresql, which creates one") from None
+
+
 class PostgresServer:
     """A running server; :meth:`create_database` and :meth:`drop_database` work on it."""
 
@@ -68,7 +76,7 @@ class PostgresServer:
         self.folder = Path(tempfile.mkdtemp(prefix="kb-pg-", dir=_scratch_folder()))
         self.data = self.folder / "data"
         self._names = itertools.count(1)
-        self._owner = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
+        self._owner = _server_user() if os.geteuid() == 0 else None
         if self._owner:
             os.chown(self.folder, self._owner.pw_uid, self._owner.pw_gid)
         try:
