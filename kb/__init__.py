@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from kb import cli, config, mail, search, security
+from kb import cli, config, database, mail, search, security
 from kb.extensions import csrf, db, limiter, login_manager, migrate
 from kb.services.accounts import load_user
 from kb.views import register_blueprints
@@ -30,6 +30,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config.load(instance_path, overrides))
     instance_path.mkdir(parents=True, exist_ok=True)
 
+    database.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
     csrf.init_app(app)

@@ -104,9 +104,13 @@ kb_cli.add_command(index_cli)
 def index_check_command(repair: bool) -> None:
     """Report every entry on which the search index and the database disagree.
 
-    The exit status is 1 if there were disagreements left unrepaired, 0 otherwise.
+    Index updates still queued by saves (see kb.search.indexing) are written first: they are
+    committed changes waiting their turn, not disagreements. The exit status is 1 if there were
+    disagreements left unrepaired, 0 otherwise.
     """
     search = backend()
+    if written := consistency.write_queued(search):
+        click.echo(f"Wrote {written} queued index update(s).")
     try:
         problems = consistency.check(search)
     except IndexUnavailable as error:

@@ -9,6 +9,11 @@ variable               meaning                                                  
 ``KB_SECRET_KEY``      signs sessions and CSRF tokens                                 random, kept in
                                                                                       ``instance/secret_key``
 ``KB_DATABASE_URL``    SQLAlchemy URL (SQLite or PostgreSQL)                          ``sqlite:///instance/kb.sqlite3``
+``KB_DB_POOL_SIZE``    database connections kept per process; ``KB_DB_MAX_OVERFLOW``  ``10``; ``50``; ``30``
+                       more under load (PostgreSQL; SQLite grows as needed),
+                       ``KB_DB_POOL_TIMEOUT`` seconds to wait for one. About twice
+                       the server's threads (kb/database.py)
+``KB_DB_BUSY_SECONDS`` how long a SQLite writer waits for the write lock               ``15``
 ``KB_INSTANCE_PATH``   folder for the SQLite file, search index and mail outbox       ``<project>/instance``
 ``KB_BASE_URL``        absolute URL the site is served at, for links in mail/feeds   ``http://127.0.0.1:5000``
 ``KB_TRUSTED_HOSTS``   other host names requests may name in ``Host`` (comma-        ``localhost,127.0.0.1,``
@@ -85,6 +90,12 @@ def load(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dic
         "SQLALCHEMY_DATABASE_URI": env.get(
             "KB_DATABASE_URL", f"sqlite:///{instance_path / 'kb.sqlite3'}"
         ),
+        # Connections per process: about twice the server's threads (see kb/database.py).
+        "KB_DB_POOL_SIZE": int(env.get("KB_DB_POOL_SIZE", "10")),
+        "KB_DB_MAX_OVERFLOW": int(env.get("KB_DB_MAX_OVERFLOW", "50")),
+        "KB_DB_POOL_TIMEOUT": float(env.get("KB_DB_POOL_TIMEOUT", "30")),
+        # How long a SQLite writer waits for another's lock before giving up.
+        "KB_DB_BUSY_SECONDS": float(env.get("KB_DB_BUSY_SECONDS", "15")),
         "KB_BASE_URL": env.get("KB_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "KB_CONTENT_DIR": Path(env.get("KB_CONTENT_DIR", PROJECT_ROOT / "content")),
         "KB_NHSUK_DIR": Path(

@@ -24,6 +24,7 @@ from kb.models import (BCF_MEASURES, Entry, EntryType, EvidenceDesign, LinkRel, 
 from kb.models.types import utcnow
 from kb.services import authoring, workflow, worklist
 from kb.services.errors import BadRequest, NotAllowed
+from kb.services.versions import Busy
 from kb.views import entry_form
 from kb.views.entries import ReviewNoteForm, entry_page
 from kb.views.entry_form import EntryForm
@@ -122,6 +123,9 @@ def _editor(form: EntryForm, sites: list[Any], *, entry: Entry | None):
     except BadRequest as err:  # a version the entry never had, a damaged key: keep the input
         form.general_errors.append(err.message)
         return _page(form, entry, 400)
+    except Busy as err:  # others' saves of this entry kept winning: nothing saved, the words kept
+        form.general_errors.append(err.message)
+        return _page(form, entry, 409)
     except NotAllowed as err:  # e.g. published by a lead while an editor had the form open
         form.general_errors.append(f"{err.message} Your changes have not been saved: copy them from "
                                    "the form below if you need them.")
