@@ -50,6 +50,8 @@ HOSTILE_LINES = [
      "duplicate key '{0}': it is already given on line 7"),
     ("<<: {summary: Merged in}", "summary: A summary.", 6, "YAML merge keys (<<) are not allowed"),
     ("summary: !!int '" + "9" * 5000 + "'", "summary: A summary.", 6, "is not a whole number"),
+    ("lead: !!set {a, b}", "summary: A summary.", 6, "invalid YAML: the tag !!set is not allowed in content files"),
+    ("summary: !!binary aGk=", "summary: A summary.", 6, "invalid YAML: the tag !!binary is not allowed"),
 ]
 
 

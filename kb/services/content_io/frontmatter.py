@@ -143,6 +143,11 @@ _KINDS = {
     "tag:yaml.org,2002:timestamp": "a valid date",
 }
 _MERGE = "tag:yaml.org,2002:merge"
+# Plain data only. ``!!set`` (unordered, so export would not be repeatable), ``!!omap``,
+# ``!!pairs`` and ``!!binary`` have no place in a content file.
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+)
 
 
 class _Loader(yaml.SafeLoader):
@@ -153,9 +158,14 @@ class _Loader(yaml.SafeLoader):
       whatever Python error the constructor happened to hit.
     * A key given twice in one mapping is an error (PyYAML keeps the last silently).
     * Merge keys (``<<``) are refused: they exist to repeat things, and quietly override keys.
+    * Only the tags of plain data are accepted (:data:`_PLAIN_TAGS`).
     """
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        if node.tag not in _PLAIN_TAGS:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise _Refused(node, f"invalid YAML: the tag {_shown(tag)[1:-1]} is not allowed in content files",
+                           name_field=False)
         try:
             return super().construct_object(node, deep=deep)
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
@@ -181,7 +191,7 @@ class _Loader(yaml.SafeLoader):
         except _Refused as exc:
             # Name the field whose value is wrong, as schema errors do ("published: …").
             key_node = next((k for k, v in node.value if v is exc.node), None)
-            if key_node is not None and isinstance(key_node, yaml.ScalarNode):
+            if key_node is not None and isinstance(key_node, yaml.ScalarNode) and exc.name_field:
                 exc.message = f"{key_node.value}: {exc.message}"
             raise
 
@@ -190,11 +200,12 @@ class _Refused(Exception):
     """Raised inside :class:`_Loader`: ``message`` about ``node``, and for a key given twice the
     0-based YAML line (``earlier``) where it was first given."""
 
-    def __init__(self, node: yaml.Node, message: str, earlier: int | None = None):
+    def __init__(self, node: yaml.Node, message: str, earlier: int | None = None, *, name_field: bool = True):
         super().__init__(message)
         self.node = node
         self.message = message
         self.earlier = earlier
+        self.name_field = name_field  # prefix the message with the key whose value this is
 
     def in_file(self, first_line: int) -> ContentFileError:
         message = self.message
