@@ -110,12 +110,16 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite returns naive UTC
 
 
-def start_session(user: User, *, now: datetime, client: str | None = None) -> str:
+def start_session(user: User, *, now: datetime, client: str | None = None, replacing: str | None = None) -> str:
     """Start a server-side session for ``user`` (who has just proved who they are) and return the
     id the session cookie must carry (the view stores it as Flask-Login's ``_user_id``).
 
-    The account's sessions that have expired are deleted on the way.
+    ``replacing`` is the session id the browser had before, if any: that session ends (so a copy
+    of the old cookie does not outlive a second sign-in). The account's sessions that have
+    expired are deleted on the way.
     """
+    if isinstance(replacing, str) and replacing.startswith(SESSION_PREFIX) and (old := _session(replacing)):
+        db.session.delete(old)
     key = secrets.token_urlsafe(32)
     db.session.execute(delete(UserSession).where(
         UserSession.user_id == user.id, UserSession.created_at < now - timedelta(days=_session_days())))

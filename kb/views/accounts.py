@@ -89,7 +89,7 @@ def _status() -> int:
 def _start_session(user: User) -> None:
     """Sign ``user`` in on this browser, in a new server-side session (a fresh cookie: nothing
     from before carries over)."""
-    session_id = accounts.start_session(user, now=utcnow(), client=_client())
+    session_id = accounts.start_session(user, now=utcnow(), client=_client(), replacing=session.get("_user_id"))
     session.clear()
     login_user(user)
     # Flask-Login stored the account's own id (User.get_id); the cookie carries this session's

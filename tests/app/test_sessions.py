@@ -80,6 +80,15 @@ def test_a_copy_of_the_cookie_stops_working_after_signing_out(app, person):
     assert _sessions() == 0
 
 
+def test_signing_in_again_ends_the_session_this_browser_had(app, person):
+    client = app.test_client()
+    _sign_in(client)
+    copy = _cookie(client)
+    _sign_in(client)
+    assert _signed_in(client) and not _signed_in(_with_cookie(app, copy))
+    assert _sessions() == 1
+
+
 def test_signing_out_on_one_device_keeps_the_others_signed_in(app, person):
     laptop, phone = app.test_client(), app.test_client()
     _sign_in(laptop)
