@@ -147,6 +147,9 @@ class Entry(db.Model):
     # SHA-256 of the record this row's content file held when import last applied or matched it;
     # NULL: never imported under the rule (see kb/services/content_io/rule.py).
     imported_digest: Mapped[str | None] = mapped_column(String(64))
+    # The submission key of the new-entry form that created it (unique: posting that form again,
+    # even at the same moment, finds this entry instead of creating another).
+    creation_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Who published the entry and when (set by the publish step; content imports leave them empty).
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -222,24 +222,26 @@ def _create_once(user: Any, record: dict[str, Any], *, slug: str | None, summary
     if site is not None and not can_create_entry(user, site):
         raise NotAllowed("You can only create entries for sites you are an editor or lead of.")
     if key is not None:
-        earlier = db.session.scalar(select(Revision).where(Revision.submission_key == key, Revision.number == 1))
-        if earlier is not None:
-            entry = db.session.get(Entry, earlier.entry_id)
-            if entry is not None and can_work_on(user, entry):
-                return SaveOutcome(entry, earlier, duplicate=True)
+        if (earlier := _created_with(user, key)) is not None:
+            return earlier
+        if db.session.scalar(select(Entry.id).where(Entry.creation_key == key)) is not None:
+            key = None  # the key of someone else's form: never tie this post to their entry
     slug = slug or slug_for(str(record.get("title") or ""))
     if not re.fullmatch(SLUG_PATTERN, slug) or len(slug) > 80:
         raise InvalidEntry([Problem(("slug",), "slug: must be lowercase letters, digits and single hyphens")])
     if slug in RESERVED_ENTRY_SLUGS:
         raise InvalidEntry([Problem(("slug",), f"slug: {slug!r} is reserved for the site's own pages")])
     if db.session.scalar(select(Entry.id).where(Entry.slug == slug)) is not None:
+        # Taken since we looked for this form's entry, perhaps by another post of this form.
+        if key is not None and (earlier := _created_with(user, key)) is not None:
+            return earlier
         raise InvalidEntry([Problem(("slug",), f"slug: {slug!r} is already used by another entry")])
     clean = _clean(user, {**record, "status": EntryStatus.DRAFT.value, "published": None, "updated": None},
                    slug=slug)
     if site is None:  # _clean reported a missing or unknown site already; this is belt and braces
         raise NotAllowed("You can only create entries for sites you are an editor or lead of.")
     lookups = _lookups(clean)
-    entry = Entry(slug=slug, version=0, created_at=now)
+    entry = Entry(slug=slug, version=0, created_at=now, creation_key=key)
     db.session.add(entry)
     entry_service.apply_fields(entry, clean, lookups)
     entry_service.apply_links(entry, clean, lookups)
@@ -247,6 +249,15 @@ def _create_once(user: Any, record: dict[str, Any], *, slug: str | None, summary
         entry, author=user, now=now, summary=summary or "Created", minor=minor, submission_key=key)
     db.session.commit()
     return SaveOutcome(entry, revision)
+
+
+def _created_with(user: Any, key: str) -> SaveOutcome | None:
+    """The entry an earlier post of the new-entry form with ``key`` created, if ``user`` may work on it."""
+    entry = db.session.scalar(select(Entry).where(Entry.creation_key == key))
+    if entry is None or not can_work_on(user, entry):
+        return None
+    first = db.session.scalar(select(Revision).where(Revision.entry_id == entry.id, Revision.number == 1))
+    return SaveOutcome(entry, first, duplicate=True)
 
 
 def save_entry(user: Any, slug: str, record: dict[str, Any], *, base_version: int, summary: str,

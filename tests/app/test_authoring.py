@@ -313,6 +313,20 @@ def test_the_same_form_posted_twice_makes_one_revision(world):
     assert count(Revision) == 2 and db.session.scalar(select(Entry.version)) == 2
 
 
+def test_another_persons_form_key_never_ties_a_new_entry_to_theirs(world):
+    editor = world.app.test_client(user=world.editor)
+    values = new_entry_form(editor)
+    assert editor.post("/entries/new", data=values).status_code == 302
+    outsider = world.app.test_client(user=world.outsider)  # York's editor: Leeds' entry is not theirs
+    stolen = fill(page_form(outsider, "/entries/new"), **{key: values.getlist(key) for key in values if key != "csrf_token"})
+    stolen = fill(stolen, title="A different entry", site="york")
+    answer = outsider.post("/entries/new", data=stolen)
+    assert answer.headers["Location"] == "/entries/a-different-entry"
+    db.session.expire_all()
+    made = db.session.scalar(select(Entry).where(Entry.slug == "a-different-entry"))
+    assert made.creation_key is None and count(Entry) == 2
+
+
 def test_saving_without_changes_says_so(world):
     entry = draft(world)
     client = world.app.test_client(user=world.editor)
