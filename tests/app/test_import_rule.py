@@ -8,6 +8,7 @@ Web changes here go through the same services the web pages call.
 from __future__ import annotations
 
 import shutil
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import select, update
 
 from kb.extensions import db
-from kb.models import AuditEvent, Entry, EntryStatus, NetworkRole, Revision, Site, Theme, Visibility
+from kb.models import AuditEvent, Entry, EntryStatus, NetworkRole, Revision, Site, Theme, User, Visibility
 from kb.services import authoring, sites, themes, workflow
 from kb.services.content_io import export_content, import_content
 from kb.services.records import entry_record, site_record, theme_record
@@ -322,3 +323,31 @@ def test_naming_files_wrongly_is_a_clear_message_and_changes_nothing(content_app
     assert not_in_database.exit_code == 1
     assert "sites/atlantis: there is no such site in the database" in not_in_database.output
     assert not (content / "sites" / "atlantis.md").exists()
+
+
+def test_a_web_save_racing_the_import_is_kept_and_the_file_becomes_a_conflict(content_app, admin, content):
+    """The import decided to apply a changed file; a lead saves the entry on the web before the
+    import writes it. The import must not write over the save: it starts again and reports a conflict."""
+    _edit(content / "entries" / f"{EDITED}.md", "Airedale NHS Foundation Trust has run",
+          "Airedale NHS Foundation Trust (the file's version) has run")
+    saved, admin_id = threading.Event(), admin.id
+
+    def web_save_in_the_middle(items, label):
+        if label == "Importing entries" and not saved.is_set():
+            def lead_saves():  # another request, on its own connection, commits first
+                with content_app.app_context():
+                    _save(db.session.get(User, admin_id), EDITED, summary="Saved on the web mid-import.")
+                    db.session.remove()
+            worker = threading.Thread(target=lead_saves)
+            worker.start()
+            worker.join(timeout=120)
+            saved.set()
+        return items
+
+    report = import_content(content, now=RESTART, progress=web_save_in_the_middle)
+
+    assert saved.is_set() and report.errors == []
+    assert len(report.conflicts) == 1 and f"entries/{EDITED} changed on the web" in report.conflicts[0]
+    db.session.expire_all()
+    assert _entry(EDITED).summary == "Saved on the web mid-import."
+    assert "the file's version" not in _entry(EDITED).summary

@@ -17,11 +17,12 @@ Contract:
   (``entry_imported``), as are changes to existing sites and themes (``site_saved`` /
   ``theme_saved`` with no actor);
 * all writes happen in one transaction, committed at the end, so an unexpected failure leaves
-  the database as it was.
+  the database as it was; a web save racing the import makes it decide and write again.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +40,7 @@ from kb.services import themes as theme_service
 from kb.services.content_io import frontmatter
 from kb.services.content_io.report import ImportReport
 from kb.services.content_io.rule import IMPORT_REVISION_PREFIX, Decision, decide, digest, legacy_baselines
+from kb.services.versions import retrying
 from kb.services.records import (
     entry_from_validated,
     entry_record,
@@ -211,16 +213,25 @@ class _Run:
         entry_candidates = [c for c in entry_candidates if c.slug not in failed]
         self.report.errors.sort(key=_error_sort_key)
 
-        try:
-            self.write_themes(themes)
-            self.write_sites(site_candidates)
-            self.write_entries(entry_candidates)
-            db.session.commit()
+        checked = copy.deepcopy(self.report)
+
+        def write() -> ImportReport:
+            # A web save of an entry this import is about to write makes the import lose the
+            # race for its version (kb.services.versions): start the writing again from the
+            # checked files, deciding afresh against what the web save committed.
+            self.report = copy.deepcopy(checked)
+            try:
+                self.write_themes(themes)
+                self.write_sites(site_candidates)
+                self.write_entries(entry_candidates)
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                raise
             self.report.conflicts.sort(key=_error_sort_key)
-        except Exception:
-            db.session.rollback()
-            raise
-        return self.report
+            return self.report
+
+        return retrying(write, what="import")
 
     # -- deciding --------------------------------------------------------------------------
 
