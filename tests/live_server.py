@@ -7,13 +7,14 @@ instead of the test client, so that threads, connections and locks are the real 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import requests
 from bs4 import BeautifulSoup
@@ -54,27 +55,57 @@ def running_server(instance: Path, database_url: str, *, startup_seconds: float 
     }
     log = (instance / f"server-{port}.log").open("wb")
     process = subprocess.Popen(server_command(port), env=environment, cwd=PROJECT_ROOT,
-                               stdout=log, stderr=subprocess.STDOUT)
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + startup_seconds
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start:\n{server_output(instance, port)[-3000:]}")
-            time.sleep(0.1)  # polling for start-up with a deadline, not waiting a fixed time
+        wait_until_serving(base, process, startup_seconds, lambda: server_output(instance, port))
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_group(process)
         log.close()
+
+
+def wait_until_serving(base: str, process: subprocess.Popen, seconds: float, output: Callable[[], str]) -> None:
+    """Return once ``base``/healthz answers 200.
+
+    :raise AssertionError: with the end of ``output()`` if ``process`` ends or ``seconds`` pass first.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"{base} did not start serving:\n{output()[-4000:]}")
+        time.sleep(0.1)  # polling for start-up with a deadline, not waiting a fixed time
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """Stop ``process`` and everything in its process group (it was started with a new session).
+
+    The group is the one made for it (``start_new_session``) — for ``make run``: make, its shell
+    and the server it started — and nothing else. Waits until the whole group is gone.
+    """
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 30)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    # make may exit before the server it started: wait for the whole group to be gone.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)
 
 
 def server_output(instance: Path, port: int) -> str:

@@ -28,7 +28,7 @@ from kb.search.backend import SearchRequest
 from kb.search.documents import MEMBERS
 from kb.services.accounts import set_password
 from tests.factories import make_entry
-from tests.live_server import form_fields, running_server, server_output, sign_in
+from tests.live_server import form_fields, running_server, sign_in
 
 WRITERS = 30
 PASSWORD = "concurrent saves password"

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from kb.extensions import db
 from kb.models import AuditEvent, Entry, EntryStatus, NetworkRole, Revision, Site, Theme, User, Visibility
 from kb.services import authoring, sites, themes, workflow
-from kb.services.content_io import export_content, import_content
+from kb.services.content_io import import_content
 from kb.services.records import entry_record, site_record, theme_record
 from tests.conftest import CONTENT_DIR
 from tests.factories import make_user

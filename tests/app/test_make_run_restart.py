@@ -11,9 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -23,7 +21,7 @@ from bs4 import BeautifulSoup
 
 from kb.config import PROJECT_ROOT
 from tests.conftest import CONTENT_DIR
-from tests.live_server import form_fields, free_port, sign_in
+from tests.live_server import form_fields, free_port, sign_in, stop_group, wait_until_serving
 
 ARCHIVED = "sheffield-pooled-budget"
 NETWORK = "barnsley-one-umbrella-not-one-organisation"
@@ -56,43 +54,10 @@ def make_run(instance: Path, content: Path, log: Path) -> Iterator[str]:
                                    env=_environment(instance, content, port), stdout=output,
                                    stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            deadline = time.monotonic() + STARTUP_SECONDS
-            while True:
-                try:
-                    if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
-                        break
-                except requests.RequestException:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"make run did not serve:\n{log.read_text(errors='replace')[-4000:]}")
-                time.sleep(0.2)  # polling for start-up with a deadline, not waiting a fixed time
+            wait_until_serving(base, process, STARTUP_SECONDS, lambda: log.read_text(errors="replace"))
             yield base
         finally:
-            _stop(process)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    # The group is the one this test created for make (start_new_session): make, its shell and
-    # the server it started, and nothing else.
-    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 30)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(timeout=wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    # make may exit before the server it started: wait for the whole group to be gone.
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    os.killpg(process.pid, signal.SIGKILL)
+            stop_group(process)
 
 
 def _post_form(session: requests.Session, base: str, page: str, selector: str, **changes: str) -> None:
