@@ -131,10 +131,12 @@ def _serve(database: Database) -> Iterator[Flask]:
     """An app over ``database`` itself, with an app context pushed; every connection closed after."""
     app = _make_app(database.instance, database.url)
     with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-        backend().close()
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+            backend().close()
 
 
 def _app_from(template: Database, tmp_path: Path) -> Iterator[Flask]:
