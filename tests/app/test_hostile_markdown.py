@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from kb.extensions import db
 from tests.factories import make_entry, make_site, make_theme
 from tests.inertness import load_payloads, problems_in
 
@@ -20,7 +21,10 @@ def _prose(response) -> str:
 
 @pytest.fixture
 def hostile(app):
-    body = "\n\n".join(PAYLOADS)
+    # PostgreSQL cannot store a NUL character at all (and every form refuses one), so payloads
+    # carrying one are stored only where stored text could hold them: SQLite.
+    payloads = PAYLOADS if db.engine.dialect.name == "sqlite" else [p for p in PAYLOADS if "\x00" not in p]
+    body = "\n\n".join(payloads)
     site = make_site("hostile-site", body=body)
     entry = make_entry("hostile-entry", site=site, theme=make_theme(), body=body,
                        title='<script>alert("title")</script>', summary='<img src=x onerror=alert(1)>')
