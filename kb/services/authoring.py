@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from kb import textcheck
 from kb.extensions import db
 from kb.models import Entry, EntryStatus, Revision, Site, Theme
 from kb.services import entries as entry_service
@@ -185,6 +186,8 @@ def _lookups(record: dict[str, Any]) -> entry_service.Lookups:
 
 
 def _check_summary(summary: str) -> str:
+    if problem := textcheck.problem(summary or ""):
+        raise InvalidEntry([Problem(("edit_summary",), f"edit_summary: {problem}")])
     summary = " ".join((summary or "").split())
     if len(summary) > MAX_SUMMARY:
         raise InvalidEntry([Problem(("edit_summary",), f"edit_summary: must be {MAX_SUMMARY} characters or fewer")])

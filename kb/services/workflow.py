@@ -29,6 +29,7 @@ from typing import Any, Callable
 
 from sqlalchemy import select
 
+from kb import textcheck
 from kb.extensions import db
 from kb.links import absolute_url
 from kb.mail import MailSender, Message, deliver, render_message
@@ -66,6 +67,8 @@ def _step(user: Any, slug: str, allowed: Callable[[Any, Entry], bool], to: Entry
 
 def _note(note: str | None) -> str:
     note = (note or "").strip()
+    if problem := textcheck.problem(note, multiline=True):
+        raise BadRequest(f"The note to the site's leads {problem}.")
     if len(note) > MAX_NOTE:
         raise BadRequest(f"The note to the site's leads must be {MAX_NOTE} characters or fewer.")
     return note

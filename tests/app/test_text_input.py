@@ -19,7 +19,7 @@ import kb.views
 from kb.extensions import db
 from kb.models import AuditEvent, Entry, EntryStatus, Membership, NetworkRole, Site, SiteRole, User
 from kb.security import CONTENT_SECURITY_POLICY, SecureResponses
-from kb.services import accounts, users
+from kb.services import accounts, authoring, users, workflow
 from kb.services.errors import BadRequest
 from kb.views.forms import Form
 from tests.app.test_authoring import errors_of, fill, new_entry_form, page_form, token
@@ -217,6 +217,21 @@ def test_an_edit_with_a_nul_in_the_summary_changes_nothing(app, editor):
     assert response.status_code == 400
     db.session.expire_all()
     assert db.session.get(Entry, entry.id).version == 1 and db.session.get(Entry, entry.id).title != "New title"
+
+
+def test_the_services_refuse_control_characters_in_edit_summaries_and_review_notes(app, editor):
+    """Defence in depth: a caller that is not the form (a script, a future API) meets the same rule."""
+    entry = make_entry("leeds-draft", site=db.session.scalar(select(Site)), status="draft", published=None)
+    _, record = authoring.editable_record(editor, entry.slug)
+    with pytest.raises(authoring.InvalidEntry) as refused:
+        authoring.save_entry(editor, entry.slug, {**record, "title": "New title"}, base_version=1,
+                             summary="x\x00y", minor=False, now=NOW)
+    assert [p.message for p in refused.value.problems] == [
+        "edit_summary: must be one line of text without control characters"]
+    with pytest.raises(BadRequest, match="note to the site's leads must not contain control characters"):
+        workflow.submit_for_review(editor, entry.slug, now=NOW, sender=app.extensions["kb.mail"], note="Bell\x07")
+    db.session.expire_all()
+    assert (db.session.get(Entry, entry.id).version, db.session.get(Entry, entry.id).status) == (1, EntryStatus.DRAFT)
 
 
 # --- administration forms -----------------------------------------------------------------------------
