@@ -134,8 +134,8 @@ def _clean(user: Any, record: dict[str, Any], *, slug: str) -> dict[str, Any]:
     body = record.get("body") or ""
     if not isinstance(body, str):
         raise InvalidEntry([Problem(("body",), "body: must be text")])
-    if "\x00" in body:  # PostgreSQL cannot store it, and import refuses it too
-        raise InvalidEntry([Problem(("body",), "body: contains a NUL character; remove it")])
+    if problem := textcheck.problem(body, multiline=True):  # the one rule, as for files and forms
+        raise InvalidEntry([Problem(("body",), f"body: {problem}")])
     model, problems = validate(EntryRecord, front)
     if model is None:
         raise InvalidEntry(problems)

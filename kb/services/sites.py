@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from kb import textcheck
 from kb.extensions import db
 from kb.models import Entry, Polarity, Site, SiteKind, Theme, ThemeTag
 from kb.services import audit
-from kb.services.content_io.schema import CONTROL_IN_TEXT, SLUG_PATTERN, Problem, SiteRecord, validate
+from kb.services.content_io.schema import SLUG_PATTERN, Problem, SiteRecord, validate
 from kb.services.errors import Invalid, NotFound
 from kb.services.permissions import require_admin, visible_entries
 from kb.services.records import site_from_validated, site_record
@@ -169,8 +170,8 @@ def clean_site_record(record: dict[str, Any]) -> dict[str, Any]:
         body = body.replace("\r\n", "\n").replace("\r", "\n")
         if len(body) > MAX_PROFILE:
             problems.append(Problem(("body",), f"body: must be {MAX_PROFILE:,} characters or fewer"))
-        elif CONTROL_IN_TEXT.search(body):
-            problems.append(Problem(("body",), "body: must not contain control characters"))
+        elif problem := textcheck.problem(body, multiline=True):
+            problems.append(Problem(("body",), f"body: {problem}"))
     if problems or model is None:
         raise InvalidSite(problems)
     return site_from_validated(model, body)

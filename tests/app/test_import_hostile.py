@@ -52,6 +52,11 @@ HOSTILE_LINES = [
     ("summary: !!int '" + "9" * 5000 + "'", "summary: A summary.", 6, "is not a whole number"),
     ("lead: !!set {a, b}", "summary: A summary.", 6, "invalid YAML: the tag !!set is not allowed in content files"),
     ("summary: !!binary aGk=", "summary: A summary.", 6, "invalid YAML: the tag !!binary is not allowed"),
+    # Escapes put in a one-line field what the file itself may not hold (kb.textcheck's rule).
+    ('summary: "Two\\u2028lines"', "summary: A summary.", 6, "summary: must be one line of text without control characters"),
+    ('summary: "A C1 control \\x85 here"', "summary: A summary.", 6,
+     "summary: must be one line of text without control characters"),
+    ("summary: A bell\x07 rings", "summary: A summary.", 6, "file contains the control character U+0007; remove it"),
 ]
 
 

@@ -66,10 +66,20 @@ def test_read_text_reports_invalid_utf8_with_its_line(tmp_path):
     assert (caught.value.line, caught.value.message) == (3, "file is not valid UTF-8")
 
 
+@pytest.mark.parametrize("control", ["\x00", "\x1b", "\x7f", "\x85"])
+def test_read_text_refuses_control_characters_with_their_line(tmp_path, control):
+    path = tmp_path / "control.md"
+    path.write_text(f"---\ntitle: a\n---\nBody\twith a tab,\nthen a{control}b\n", encoding="utf-8")
+    with pytest.raises(ContentFileError) as caught:
+        read_text(path)
+    assert (caught.value.line, caught.value.message) == (
+        5, f"file contains the control character U+{ord(control):04X}; remove it")
+
+
 def test_read_text_refuses_nul_bytes_and_huge_files(tmp_path):
     nul = tmp_path / "nul.md"
     nul.write_bytes(b"---\ntitle: a\x00b\n---\n")
-    with pytest.raises(ContentFileError, match="NUL"):
+    with pytest.raises(ContentFileError, match="U\\+0000"):
         read_text(nul)
     huge = tmp_path / "huge.md"
     huge.write_bytes(b"---\ntitle: x\n---\n" + b"a" * 1_100_000)

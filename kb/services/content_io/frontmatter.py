@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from kb import textcheck
+
 MAX_FILE_BYTES = 1_000_000
 FENCE = "---"
 
@@ -115,9 +117,11 @@ def read_text(path: Path, root: Path | None = None) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ContentFileError(line, "file is not valid UTF-8") from None
-    if "\x00" in text:
-        raise ContentFileError(text[: text.index("\x00")].count("\n") + 1, "file contains a NUL byte")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if bad := textcheck.disallowed(text, multiline=True):  # the one rule for typed text (kb.textcheck)
+        line = text[: text.index(bad[0])].count("\n") + 1
+        raise ContentFileError(line, f"file contains the control character U+{ord(bad[0]):04X}; remove it")
+    return text
 
 
 def _reject_aliases(node: yaml.Node, seen: set[int]) -> None:

@@ -7,7 +7,6 @@ importer can turn each into ``path:line: message``.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -36,9 +35,9 @@ from kb.models import (
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 # Entry slugs that name the editor's own pages (/entries/new, /entries/preview).
 RESERVED_ENTRY_SLUGS = frozenset({"new", "preview"})
-NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
-# Control characters that have no place even in multi-line Markdown (tabs and line breaks do).
-CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# One-line text: the rule of kb.textcheck (no control characters, C0 or C1, no line or paragraph
+# separators), as a pattern pydantic can apply. Multi-line text is checked with kb.textcheck itself.
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 
 
 def _text(max_length: int, min_length: int = 1) -> Any:
