@@ -1,15 +1,21 @@
 """Pioneer staff in a real browser: an editor writes and submits an entry, the site's lead
-publishes it, and readers find it through search and on the site's page."""
+publishes it, and readers find it through search and on the site's page.
+
+Every check after a click is one of Playwright's waiting assertions (``expect``): a click that
+navigates returns before the next page is there, and a one-shot read races it on a busy machine.
+"""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import ACCOUNTS, PASSWORD, serious_accessibility_violations
 
 TITLE = "Quokka discharge to assess in Sheffield"
+SLUG_PATH = "/entries/quokka-discharge-to-assess-in-sheffield"
 
 
 def _sign_in(page, server, role: str) -> None:  # noqa: ANN001
@@ -17,12 +23,13 @@ def _sign_in(page, server, role: str) -> None:  # noqa: ANN001
     page.get_by_label("Email address").fill(ACCOUNTS[role])
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.locator("main").get_by_role("button", name="Sign in").click()
-    assert page.get_by_role("button", name="Sign out").is_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def _sign_out(page) -> None:  # noqa: ANN001
     page.get_by_role("button", name="Sign out").click()
-    assert page.get_by_role("link", name="Sign in").first.is_visible()
+    expect(page.get_by_role("link", name="Sign in").first).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
 
 
 @pytest.fixture
@@ -40,7 +47,8 @@ def test_an_editor_writes_an_entry_a_lead_publishes_it_and_readers_find_it(no_di
 
     page.goto(server + "/sites/sheffield")
     page.get_by_role("link", name="Write an entry for Sheffield").click()
-    assert page.locator("h1").inner_text() == "New entry"
+    expect(page.locator("h1")).to_have_text("New entry")
+    page.wait_for_load_state()  # axe reads the whole page: let it finish loading first
     assert serious_accessibility_violations(page) == []
 
     page.locator("#title").fill(TITLE)
@@ -57,42 +65,47 @@ def test_an_editor_writes_an_entry_a_lead_publishes_it_and_readers_find_it(no_di
 
     page.get_by_role("button", name="Preview").first.click()
     preview = page.locator("#preview-content")
-    preview.locator("strong").wait_for()
-    assert preview.locator("strong").inner_text() == "quokka"
-    assert preview.locator("h2").inner_text() == "How it works"
-    assert preview.locator("script, img[onerror]").count() == 0
-    assert page.locator("#title").input_value() == TITLE  # the preview kept everything typed
+    expect(preview.locator("strong")).to_have_text("quokka")
+    expect(preview.locator("h2")).to_have_text("How it works")
+    expect(preview.locator("script, img[onerror]")).to_have_count(0)
+    expect(page.locator("#title")).to_have_value(TITLE)  # the preview kept everything typed
 
     page.get_by_role("button", name="Save draft").click()
-    assert page.locator("h1").inner_text() == TITLE
-    assert "Draft" in page.locator("#entry-status").inner_text()
-    slug_path = page.url.removeprefix(server)
-    assert re.fullmatch(r"/entries/quokka-discharge-to-assess-in-sheffield", slug_path)
+    expect(page).to_have_url(re.compile("^" + re.escape(server + SLUG_PATH) + "$"))
+    expect(page.locator("h1")).to_have_text(TITLE)
+    expect(page.locator("#entry-status")).to_contain_text("Draft")
 
     page.get_by_label("Note to the site's leads (optional)").fill("Ready for review, thanks")
     page.get_by_role("button", name="Submit for review").click()
-    assert "In review" in page.locator("#entry-status").inner_text()
-    assert page.get_by_role("button", name="Publish").count() == 0  # editors cannot publish
+    expect(page.locator("#entry-status")).to_contain_text("In review")
+    expect(page.get_by_role("button", name="Publish")).to_have_count(0)  # editors cannot publish
     _sign_out(page)
 
     # Readers cannot see it yet.
-    assert page.goto(server + slug_path).status == 404
+    assert page.goto(server + SLUG_PATH).status == 404
 
     _sign_in(page, server, "lead")
     page.get_by_role("link", name="Your entries").click()
+    expect(page.locator("h1")).to_have_text("Your entries")
     page.get_by_role("link", name=TITLE).first.click()
+    expect(page).to_have_url(server + SLUG_PATH)
+    expect(page.locator("h1")).to_have_text(TITLE)
+    expect(page.get_by_role("button", name="Publish")).to_be_visible()
+    page.wait_for_load_state()
     assert serious_accessibility_violations(page) == []
     page.get_by_role("button", name="Publish").click()
-    assert page.locator("#entry-status").count() == 0  # published: no status warning any more
+    expect(page.get_by_text("Published. Readers can now find this entry.")).to_be_visible()
+    expect(page.locator("#entry-status")).to_have_count(0)  # published: no status warning any more
     _sign_out(page)
 
     page.goto(server + "/search?q=quokka")
     results = page.locator("#results")
-    assert results.get_by_role("link", name=TITLE).is_visible()
+    expect(results.get_by_role("link", name=TITLE)).to_be_visible()
     page.goto(server + "/sites/sheffield")
     page.locator("main").get_by_role("link", name=TITLE).click()
-    assert page.locator("h1").inner_text() == TITLE
-    assert page.locator(".kb-prose strong").inner_text() == "quokka"
+    expect(page).to_have_url(server + SLUG_PATH)
+    expect(page.locator("h1")).to_have_text(TITLE)
+    expect(page.locator(".kb-prose strong")).to_have_text("quokka")
 
 
 def test_the_editor_previews_without_javascript(browser, server):
@@ -104,7 +117,7 @@ def test_the_editor_previews_without_javascript(browser, server):
         page.locator("#title").fill("Preview without scripts")
         page.locator("#body").fill("Some *emphasis* here.")
         page.get_by_role("button", name="Preview").first.click()
-        assert page.locator("#preview-content em").inner_text() == "emphasis"
-        assert page.locator("#title").input_value() == "Preview without scripts"
+        expect(page.locator("#preview-content em")).to_have_text("emphasis")
+        expect(page.locator("#title")).to_have_value("Preview without scripts")
     finally:
         context.close()
