@@ -34,6 +34,9 @@ from kb.search.documents import IndexDocument, document_for
 log = logging.getLogger(__name__)
 
 QUEUED = "kb.search.queued"  # session.info: entry ids this transaction has queued
+# session.info: while true, commits leave their queued rows for an explicit drain() (bulk import
+# writes the index once at the end instead of once per transaction; the rows are queued all the same).
+DEFER_DRAIN = "kb.search.defer_drain"
 CHUNK = 500
 # Queue rows written to the index in one go by a drainer.
 DRAIN_BATCH = 500
@@ -145,7 +148,7 @@ def queued() -> int:
 
 
 def _apply(session: Session) -> None:
-    if not session.info.pop(QUEUED, False) or not has_app_context():
+    if not session.info.pop(QUEUED, False) or not has_app_context() or session.info.get(DEFER_DRAIN):
         return
     backend = current_app.extensions.get("kb.search")
     if backend is None:

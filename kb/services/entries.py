@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, inspect, or_, select
 from sqlalchemy.orm import selectinload
 
 from kb.extensions import db
@@ -155,7 +155,8 @@ def apply_fields(entry: Entry, record: dict[str, Any], lookups: Lookups) -> None
     """Set every field of ``entry`` from ``record`` except its links (see :func:`apply_links`).
 
     Child rows are replaced wholesale; the old ones are flushed away first so that a tag kept
-    from one version to the next does not collide with itself on the unique constraint.
+    from one version to the next does not collide with itself on the unique constraint (a new
+    entry has none, so creating one flushes nothing: import creates thousands in one flush).
     The entry's next version is claimed first (:func:`kb.services.versions.claim_version`).
 
     :raise LostRace: if the entry changed since it was read.
@@ -177,10 +178,11 @@ def apply_fields(entry: Entry, record: dict[str, Any], lookups: Lookups) -> None
     entry.evidence_strength = evidence["strength"] if evidence else None
     entry.evidence_provenance = Provenance(evidence["provenance"]) if evidence else None
 
-    entry.theme_tags = []
-    entry.sources = []
-    entry.outcomes = []
-    db.session.flush()
+    if inspect(entry).persistent:  # a new entry has no old child rows to clear
+        entry.theme_tags = []
+        entry.sources = []
+        entry.outcomes = []
+        db.session.flush()
     entry.theme_tags = [
         ThemeTag(theme=lookups.themes[tag["theme"]], polarity=Polarity(tag["polarity"]), note=tag["note"], position=i)
         for i, tag in enumerate(record["themes"])

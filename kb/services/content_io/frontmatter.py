@@ -14,6 +14,7 @@ being imported (a symlink to ``/etc/passwd``), anything but a regular file, and 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,9 @@ import yaml
 from kb import textcheck
 
 MAX_FILE_BYTES = 1_000_000
+# Characters that kb.textcheck may refuse in multi-line text: controls but tab and line breaks
+# (category Cc), and surrogates (Cs). Text without any of them is certainly acceptable.
+_REFUSABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 FENCE = "---"
 
 
@@ -118,7 +122,9 @@ def read_text(path: Path, root: Path | None = None) -> str:
         line = raw[: exc.start].count(b"\n") + 1
         raise ContentFileError(line, "file is not valid UTF-8") from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if bad := textcheck.disallowed(text, multiline=True):  # the one rule for typed text (kb.textcheck)
+    # The one rule for typed text (kb.textcheck); its own pre-check counts every line break as
+    # suspect, so files, which are all line breaks, are first searched for what can be refused.
+    if _REFUSABLE.search(text) and (bad := textcheck.disallowed(text, multiline=True)):
         line = text[: text.index(bad[0])].count("\n") + 1
         raise ContentFileError(line, f"file contains the control character U+{ord(bad[0]):04X}; remove it")
     return text
@@ -234,16 +240,48 @@ def _bad_value(node: yaml.ScalarNode, cause: Exception) -> str:
     return message
 
 
+# How deeply YAML may nest before only the pure-Python parser is trusted with it (see _parser_for).
+C_PARSER_MAX_NESTING = 1_000
+
+
+def _parser_for(text: str) -> type:
+    """libyaml's parser (about 5 times faster) when the text cannot nest deeply, else PyYAML's own.
+
+    libyaml composes nested nodes by recursion on the C stack, and crashes the process (SIGSEGV)
+    somewhere past 10,000 levels, where the pure-Python parser raises RecursionError, which is
+    reported as a line. Every level of nesting needs one of ``[ { - : ?``, so counting them bounds
+    the depth; ordinary front matter is far below the bound. Both parsers give the same nodes
+    and marks, and :class:`_Loader` builds the values from the nodes either way.
+    """
+    if not getattr(yaml, "__with_libyaml__", False):
+        return yaml.SafeLoader
+    if sum(text.count(c) for c in "[{-:?") > C_PARSER_MAX_NESTING:
+        return yaml.SafeLoader
+    return yaml.CSafeLoader
+
+
 def parse_yaml(text: str, first_line: int = 1) -> ParsedYaml:
     """Parse one YAML document safely and strictly (see :class:`_Loader`).
 
     :raise ContentFileError: for anything that is not plain data, with the file line.
     """
+    parser = _parser_for(text)
+    if parser is yaml.SafeLoader:
+        return _parse_yaml(text, first_line, parser)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        return _parse_yaml(text, first_line, parser)
+    except ContentFileError:
+        # libyaml places some errors a line off, and words them differently: a file that is
+        # refused is parsed again by PyYAML, so that every message is the same either way.
+        return _parse_yaml(text, first_line, yaml.SafeLoader)
+
+
+def _parse_yaml(text: str, first_line: int, parser: type) -> ParsedYaml:
+    try:
+        node = yaml.compose(text, Loader=parser)
         if node is None:
             return ParsedYaml(data=None, node=None, first_line=first_line)
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=parser):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise ContentFileError(
                     first_line + event.start_mark.line,

@@ -17,22 +17,33 @@ Contract:
   (``entry_imported``), as are changes to existing sites and themes (``site_saved`` /
   ``theme_saved`` with no actor);
 * all writes happen in one transaction, committed at the end, so an unexpected failure leaves
-  the database as it was; a web save racing the import makes it decide and write again.
+  the database as it was; a web save racing the import makes it decide and write again;
+* the search index is written once, after that commit (:func:`kb.search.indexing.drain`, waiting
+  for the index lock): the transaction queues every entry's update in ``index_queue`` as any save
+  does, so an import that stops before the index is written leaves them queued, never lost.
+
+For speed (docs/benchmarks.md, ``bench/import.py``): new entries are inserted together in one
+flush, with no query for the links they cannot have yet, and front matter is parsed by libyaml
+where it is safe to (:func:`.frontmatter.parse_yaml`).
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
+from flask import current_app, has_app_context
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kb.extensions import db
 from kb.models import Entry, Site, Theme
+from kb.search import indexing
 from kb.services import audit
 from kb.services import entries as entry_service
 from kb.services import sites as site_service
@@ -58,6 +69,7 @@ from kb.services.content_io.schema import (
     validate,
 )
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Progress = Callable[[list[T], str], Iterable[T]]
 _SLUG = re.compile(SLUG_PATTERN)
@@ -81,8 +93,10 @@ class _Candidate:
 
 
 class _Run:
-    def __init__(self, root: Path, now: datetime, progress: Progress, take_file: set[tuple[str, str]]):
+    def __init__(self, root: Path, now: datetime, progress: Progress, take_file: set[tuple[str, str]],
+                 write_index: bool = True):
         self.root = root
+        self.write_index = write_index
         self.now = now
         self.progress = progress
         self.take_file = take_file
@@ -231,7 +245,21 @@ class _Run:
             self.report.conflicts.sort(key=_error_sort_key)
             return self.report
 
-        return retrying(write, what="import")
+        # The commit queues the index updates of everything written (kb.search.indexing) but
+        # does not write them: they are written below, after the transaction, in one go.
+        db.session.info[indexing.DEFER_DRAIN] = True
+        try:
+            report = retrying(write, what="import")
+        finally:
+            db.session.info.pop(indexing.DEFER_DRAIN, None)
+        if self.write_index and has_app_context() and "kb.search" in current_app.extensions:
+            try:
+                indexing.drain(current_app.extensions["kb.search"], wait=True)
+            except Exception:
+                # The import has committed and stands; its updates stay queued for
+                # `flask kb index check`, the next save or the next start.
+                log.exception("search index update after import failed; the updates stay queued")
+        return report
 
     # -- deciding --------------------------------------------------------------------------
 
@@ -346,6 +374,12 @@ class _Run:
             entry_service.apply_fields(entry, candidate.record, lookups)
             entry.imported_digest = file_digest
             changed.append((entry, candidate, before))
+        # New entries are inserted together here (apply_fields flushes nothing for them); having
+        # just been inserted, they have no links yet, which saves a query per entry below.
+        db.session.flush()
+        for entry, _, before in changed:
+            if before is None:
+                set_committed_value(entry, "links", [])
         for entry, candidate, before in changed:
             entry_service.apply_links(entry, candidate.record, lookups)
             entry_service.record_revision(
@@ -381,10 +415,12 @@ def _error_sort_key(error: str) -> tuple[str, int]:
 
 
 def import_content(root: Path, *, now: datetime, progress: Progress = no_progress,
-                   take_file: Iterable[tuple[str, str]] = ()) -> ImportReport:
+                   take_file: Iterable[tuple[str, str]] = (), write_index: bool = True) -> ImportReport:
     """Import every valid file under ``root`` (see the module docstring for the contract).
 
     ``take_file`` names files, as ``(kind, slug)`` pairs (see :func:`.report.parse_target`), to apply
     even over changes made on the web: how a person resolves a conflict in the file's favour.
+    ``write_index=False`` leaves the index updates queued (``index_queue``) for the caller to
+    write with :func:`kb.search.indexing.drain` (the import benchmark times the two apart).
     """
-    return _Run(Path(root), now, progress, set(take_file)).run()
+    return _Run(Path(root), now, progress, set(take_file), write_index).run()
