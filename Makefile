@@ -16,9 +16,10 @@ FLASK  := $(BIN)/flask --app kb
 
 .PHONY: run test setup setup-test test-packages db content index clean
 
+# Served by gunicorn with the settings in gunicorn.conf.py (the tests' servers use the same).
 # Links in emails use KB_BASE_URL; unless it is set, they point at this server's own port.
 run: setup db content index
-	KB_BASE_URL="$${KB_BASE_URL:-http://127.0.0.1:$(PORT)}" $(FLASK) run --host 127.0.0.1 --port $(PORT)
+	PORT=$(PORT) KB_BASE_URL="$${KB_BASE_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/gunicorn --config gunicorn.conf.py
 
 test: setup-test
 	$(BIN)/python -m pytest

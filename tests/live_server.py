@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -29,9 +30,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_command(port: int) -> list[str]:
-    """The command ``make run`` serves with (see the Makefile's ``run`` target)."""
-    return [sys.executable, "-m", "flask", "--app", "kb", "run", "--host", "127.0.0.1", "--port", str(port)]
+def server_command() -> list[str]:
+    """The command ``make run`` serves with (the Makefile's ``run`` target); ``PORT`` picks the port."""
+    return [sys.executable, "-m", "gunicorn", "--config", str(PROJECT_ROOT / "gunicorn.conf.py")]
+
+
+@dataclass
+class Server:
+    """A server started by :func:`serving`: its base URL and the id of its process group."""
+
+    base: str
+    group: int
+
+    def processes(self) -> list[int]:
+        """Every process of the server's group that is alive now (the server and its workers)."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if os.getpgid(int(entry.name)) == self.group:
+                        pids.append(int(entry.name))
+                except ProcessLookupError:
+                    continue
+        return sorted(pids)
 
 
 @contextmanager
@@ -42,6 +63,13 @@ def running_server(instance: Path, database_url: str, *, startup_seconds: float 
     ``env`` adds ``KB_*`` settings. The server is stopped on exit, whatever happened; if it did
     not come up, the error says what it printed.
     """
+    with serving(instance, database_url, startup_seconds=startup_seconds, **env) as server:
+        yield server.base
+
+
+@contextmanager
+def serving(instance: Path, database_url: str, *, startup_seconds: float = 60, **env: str) -> Iterator[Server]:
+    """:func:`running_server`, yielding the :class:`Server` (to look at its processes too)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     environment = {
@@ -51,14 +79,15 @@ def running_server(instance: Path, database_url: str, *, startup_seconds: float 
         "KB_SECRET_KEY": "live-server-tests",
         "KB_BASE_URL": base,
         "KB_MAIL_URL": "outbox",
+        "PORT": str(port),
         **env,
     }
     log = (instance / f"server-{port}.log").open("wb")
-    process = subprocess.Popen(server_command(port), env=environment, cwd=PROJECT_ROOT,
+    process = subprocess.Popen(server_command(), env=environment, cwd=PROJECT_ROOT,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_until_serving(base, process, startup_seconds, lambda: server_output(instance, port))
-        yield base
+        yield Server(base, process.pid)
     finally:
         stop_group(process)
         log.close()

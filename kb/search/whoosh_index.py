@@ -21,6 +21,7 @@ import struct
 import threading
 import uuid
 import warnings
+import weakref
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -195,72 +196,96 @@ class IndexStore:
         return ix.writer(timeout=LOCK_TIMEOUT if wait else 0.0, delay=0.02, compound=False)
 
 
+class _Owned:
+    """A thread's searcher, held only by that thread's ``threading.local`` storage.
+
+    When the thread ends, Python frees its thread-local storage, this holder goes with it and
+    its finalizer closes the searcher. That is what keeps a server that starts a thread per
+    request (``flask run``) or replaces worker threads from leaking open files and memory.
+    """
+
+    __slots__ = ("searcher", "path", "epoch", "finalizer", "__weakref__")
+
+    def __init__(self, searcher: Searcher, path: Path | None, epoch: int):
+        self.searcher, self.path, self.epoch = searcher, path, epoch
+        self.finalizer = weakref.finalize(self, _close_quietly, searcher)
+
+
+def _close_quietly(searcher: Searcher) -> None:
+    try:
+        searcher.close()
+    except READ_ERRORS:
+        pass
+
+
 class SearcherPool:
     """One searcher per thread, reused across requests and replaced when the index changes.
 
     A searcher is only replaced after a commit (or a rebuild, which changes the ``current``
     link); every other request reuses it, at the cost of one directory listing to check.
+    Whoosh searchers read their files with seek-then-read on shared file objects, so one
+    searcher is never shared between threads. Every searcher is closed as soon as nothing can
+    use it any more: when its thread replaces it, when its thread ends, or on :meth:`close`.
     """
 
     def __init__(self, store: IndexStore):
         self._store = store
         self._local = threading.local()
-        self._open: set[Searcher] = set()  # every thread's current searcher, so close() can reach them
+        # Every live holder, weakly, so that close() can reach other threads' searchers without
+        # keeping a dead thread's searcher open.
+        self._open: weakref.WeakSet[_Owned] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._epoch = 0  # bumped by close(): other threads' searchers are then closed too
+
+    def open_count(self) -> int:
+        """How many searchers are open now (one at most per live thread that searched)."""
+        with self._lock:
+            return sum(1 for owned in list(self._open) if owned.finalizer.alive)
 
     def get(self) -> Searcher:
         """A searcher on the latest committed state of the live index.
 
         :raise IndexUnavailable: if the index is missing or cannot be read.
         """
-        local = self._local
         path = self._store.live_path()
-        searcher: Searcher | None = getattr(local, "searcher", None)
-        try:
-            if searcher is None or local.path != path or local.epoch != self._epoch:
+        owned: _Owned | None = getattr(self._local, "owned", None)
+        if owned is not None and owned.path == path and owned.epoch == self._epoch \
+                and not owned.searcher.is_closed:
+            try:
+                if owned.searcher.up_to_date():
+                    return owned.searcher
+            except READ_ERRORS as error:
                 self.discard()
-                searcher = self._store.open_searcher()
-            elif not searcher.up_to_date():
-                # Whoosh 2.7.4's Searcher.refresh() keys reusable readers by generation but looks
-                # them up by segment id, so it never reuses one and leaves all but one unclosed.
-                # Reopening costs a few milliseconds with plain segment files, and the costly
-                # parts (per-segment bit sets and sort orders) are cached by segment id anyway.
-                self.discard()
-                searcher = self._store.open_searcher()
-        except IndexUnavailable:
-            raise
-        except READ_ERRORS as error:
-            self.discard()
-            log.error("search index cannot be read: %s", repr(error))
-            raise IndexUnavailable(f"The search index cannot be read. {REBUILD_HINT}") from None
-        local.searcher, local.path, local.epoch = searcher, path, self._epoch
+                log.error("search index cannot be read: %s", repr(error))
+                raise IndexUnavailable(f"The search index cannot be read. {REBUILD_HINT}") from None
+        # Whoosh 2.7.4's Searcher.refresh() keys reusable readers by generation but looks them
+        # up by segment id, so it never reuses one and leaves all but one unclosed. Reopening
+        # costs a few milliseconds with plain segment files, and the costly parts (per-segment
+        # bit sets and sort orders) are cached by segment id anyway.
+        self.discard()
+        epoch = self._epoch
+        searcher = self._store.open_searcher()
+        owned = _Owned(searcher, path, epoch)
+        self._local.owned = owned
         with self._lock:
-            self._open.add(searcher)
+            self._open.add(owned)
         return searcher
 
     def discard(self) -> None:
         """Close this thread's searcher (after a read error, so the next search reopens)."""
-        searcher = getattr(self._local, "searcher", None)
-        self._local.searcher = None
-        if searcher is not None and not searcher.is_closed:
-            self._close(searcher)
+        owned = getattr(self._local, "owned", None)
+        self._local.owned = None
+        if owned is not None:
+            owned.finalizer()
 
     def close(self) -> None:
         """Close every thread's searcher (when the application shuts down, and between tests)."""
         with self._lock:
-            searchers, self._open = list(self._open), set()
+            holders = list(self._open)
+            self._open = weakref.WeakSet()
             self._epoch += 1
-        for searcher in searchers:
-            self._close(searcher)
-
-    def _close(self, searcher: Searcher) -> None:
-        with self._lock:
-            self._open.discard(searcher)
-        try:
-            searcher.close()
-        except READ_ERRORS:
-            pass
+        for owned in holders:
+            owned.finalizer()
 
 
 __all__ = ["IndexStore", "SearcherPool", "LockError", "READ_ERRORS", "merge_small_segments"]

@@ -1,24 +1,20 @@
 """A real server and a real browser for browser tests.
 
-The server is ``flask run`` in a subprocess, on a free port, over a copy of the migrated
-database with content/ imported. The browser is Debian's Chromium at /usr/bin/chromium driven by
+The server is gunicorn, started as ``make run`` starts it, on a free port, over a copy of the
+migrated database with content/ imported. The browser is Debian's Chromium at /usr/bin/chromium driven by
 Playwright (Playwright's own browser download is not used).
 """
 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
 
 from kb.config import PROJECT_ROOT
+from tests.live_server import running_server
 
 CHROMIUM = Path(os.environ.get("KB_CHROMIUM", "/usr/bin/chromium"))
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -31,12 +27,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # People the authoring journeys sign in as (all with PASSWORD): Sheffield's editor and lead.
@@ -66,41 +56,14 @@ def _add_accounts(folder: Path, database_url: str) -> None:
 
 @pytest.fixture(scope="session")
 def server(sqlite_templates, tmp_path_factory):
-    """Base URL of a running server over the real content (on SQLite: browser tests run once)."""
+    """Base URL of a running server over the real content (on SQLite: browser tests run once).
+
+    Started exactly as ``make run`` serves (tests/live_server.py, gunicorn.conf.py).
+    """
     database = sqlite_templates["content"].copy(tmp_path_factory.mktemp("server"))
     _add_accounts(database.instance, database.url)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "KB_INSTANCE_PATH": str(database.instance),
-        "KB_DATABASE_URL": database.url,
-        "KB_SECRET_KEY": "browser-tests",
-        "KB_BASE_URL": f"http://127.0.0.1:{port}",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "kb", "run", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"server did not start: {process.stderr.read().decode()[-2000:]}")
-        time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
-    process.stderr.close()
+    with running_server(database.instance, database.url, KB_SECRET_KEY="browser-tests") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,50 @@
+"""How ``make run`` (and every test that starts a real server) serves the site: gunicorn.
+
+One place for the server's settings; the Makefile's ``run`` target, ``tests/live_server.py``
+and the browser tests all start ``gunicorn -c gunicorn.conf.py``. ``PORT`` picks the port;
+gunicorn's own ``GUNICORN_CMD_ARGS`` overrides anything here (e.g. ``--workers 4``).
+
+Sized for the embedded default (SQLite and a Whoosh index on local disk) on 2 cores:
+
+* 2 worker processes, so that both cores serve (one Python process uses one core at a time);
+  SQLite and the Whoosh index are both made for several processes: SQLite locks the file,
+  index updates wait in a database queue that whichever process holds the index lock writes,
+  and every process notices a new commit or a swapped-in index on its next search.
+* 8 threads each (gthread), so that slow clients and requests waiting on SQLite's write lock
+  do not hold up the rest. Threads are kept for the worker's life, so each holds one searcher.
+* ``KB_DB_POOL_SIZE`` defaults to 2 × threads (kb/database.py): every thread can hold a
+  connection while a second is being checked for liveness, without waiting on the pool.
+"""
+
+import os
+
+wsgi_app = "wsgi:app"
+bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
+worker_class = "gthread"
+workers = 2
+threads = 8
+os.environ.setdefault("KB_DB_POOL_SIZE", str(2 * threads))
+
+# SIGTERM (and Ctrl-C's SIGINT to the group) stops accepting and lets requests in flight
+# finish for up to this many seconds before workers are killed.
+graceful_timeout = 30
+# A worker silent for this long is restarted (a request the size of a full reindex belongs
+# to `flask kb`, never to a page).
+timeout = 60
+keepalive = 5
+
+# One access log line per request on stdout, carrying the request id (kb/serving.py).
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+
+
+def worker_exit(server, worker):
+    """Close the worker's searchers and database connections before it goes."""
+    app = getattr(worker, "wsgi", None)
+    extensions = getattr(app, "extensions", {})
+    if "kb.search" in extensions:
+        extensions["kb.search"].close()
+    if "sqlalchemy" in extensions:
+        with app.app_context():
+            extensions["sqlalchemy"].engine.dispose()
