@@ -25,8 +25,8 @@ workers = 2
 threads = 8
 os.environ.setdefault("KB_DB_POOL_SIZE", str(2 * threads))
 
-# SIGTERM (and Ctrl-C's SIGINT to the group) stops accepting and lets requests in flight
-# finish for up to this many seconds before workers are killed.
+# SIGTERM stops accepting and lets requests in flight finish for up to this many seconds
+# before workers are killed (SIGINT, Ctrl-C, is gunicorn's quick shutdown).
 graceful_timeout = 30
 # A worker silent for this long is restarted (a request the size of a full reindex belongs
 # to `flask kb`, never to a page).
