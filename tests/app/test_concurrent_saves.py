@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -20,13 +19,13 @@ import requests
 from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
-from kb import create_app
 from kb.extensions import db
 from kb.models import Entry, IndexQueueItem, Membership, Revision, Site, SiteRole, User
 from kb.search import backend, consistency
 from kb.search.backend import SearchRequest
 from kb.search.documents import MEMBERS
 from kb.services.accounts import set_password
+from tests.conftest import _serve
 from tests.factories import make_entry
 from tests.live_server import form_fields, running_server, sign_in
 
@@ -39,19 +38,6 @@ def _body() -> str:
     return "\n\n".join(f"Paragraph {i}: the joint team met every morning." for i in range(PARAGRAPHS))
 
 
-@contextmanager
-def _app_on(database):
-    app = create_app({"KB_INSTANCE_PATH": str(database.instance), "SQLALCHEMY_DATABASE_URI": database.url,
-                      "SECRET_KEY": "live-server-tests", "KB_MAIL_URL": "memory://"})
-    with app.app_context():
-        try:
-            yield app
-        finally:
-            db.session.remove()
-            db.engine.dispose()
-            backend().close()
-
-
 @pytest.fixture(scope="module")
 def burst_site(db_templates, tmp_path_factory):
     """A running server with WRITERS leads of one site and published entries to fight over.
@@ -59,7 +45,7 @@ def burst_site(db_templates, tmp_path_factory):
     Yields the server's base URL, the database, and a signed-in session for each writer.
     """
     database = db_templates["content"].copy(tmp_path_factory.mktemp("burst"))
-    with _app_on(database):
+    with _serve(database):
         site = db.session.scalar(select(Site).where(Site.slug == "sheffield"))
         for n in range(WRITERS):
             user = User(email=f"writer{n}@sheffield.example.nhs.uk", name=f"Writer {n}")
@@ -126,7 +112,7 @@ def _check_outcome(base, database, sessions, attempts: list[Attempt]) -> None:
         else:  # the conflict page, or their form back with a message: their words are on it
             assert attempt.words in attempt.page
             assert "Someone else changed this entry" in attempt.page or "could not be saved" in attempt.page
-    with _app_on(database):
+    with _serve(database):
         for slug in {a.slug for a in attempts}:
             entry = db.session.scalar(select(Entry).where(Entry.slug == slug))
             numbers = list(db.session.scalars(select(Revision.number).where(Revision.entry_id == entry.id)))
@@ -184,7 +170,7 @@ def test_the_same_new_entry_form_posted_five_times_at_once_makes_one_entry(burst
         answers = list(pool.map(post, range(5)))
     assert [a.status_code for a in answers] == [302] * 5, [_problems(a.text) for a in answers if a.status_code != 302]
     assert len({a.headers["Location"] for a in answers}) == 1
-    with _app_on(database):
+    with _serve(database):
         made = list(db.session.scalars(select(Entry).where(Entry.title == title)))
         assert len(made) == 1 and made[0].version == 1
         assert answers[0].headers["Location"].endswith(f"/entries/{made[0].slug}")
