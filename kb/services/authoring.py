@@ -225,9 +225,13 @@ def _create_once(user: Any, record: dict[str, Any], *, slug: str | None, summary
     if site is not None and not can_create_entry(user, site):
         raise NotAllowed("You can only create entries for sites you are an editor or lead of.")
     if key is not None:
-        if (earlier := _created_with(user, key)) is not None:
-            return earlier
-        if db.session.scalar(select(Entry.id).where(Entry.creation_key == key)) is not None:
+        # One read decides both cases: two reads could straddle another post's commit (SQLite
+        # reads outside a write are each their own snapshot) and take this form's own entry
+        # for someone else's.
+        holder = db.session.scalar(select(Entry).where(Entry.creation_key == key))
+        if holder is not None:
+            if (earlier := _earlier_outcome(user, holder)) is not None:
+                return earlier
             key = None  # the key of someone else's form: never tie this post to their entry
     slug = slug or slug_for(str(record.get("title") or ""))
     if not re.fullmatch(SLUG_PATTERN, slug) or len(slug) > 80:
@@ -257,7 +261,13 @@ def _create_once(user: Any, record: dict[str, Any], *, slug: str | None, summary
 def _created_with(user: Any, key: str) -> SaveOutcome | None:
     """The entry an earlier post of the new-entry form with ``key`` created, if ``user`` may work on it."""
     entry = db.session.scalar(select(Entry).where(Entry.creation_key == key))
-    if entry is None or not can_work_on(user, entry):
+    return None if entry is None else _earlier_outcome(user, entry)
+
+
+def _earlier_outcome(user: Any, entry: Entry) -> SaveOutcome | None:
+    """``entry`` (created by a post of the form ``user`` is posting again) as a duplicate outcome,
+    or None if ``user`` may not work on it (then it was someone else's form)."""
+    if not can_work_on(user, entry):
         return None
     first = db.session.scalar(select(Revision).where(Revision.entry_id == entry.id, Revision.number == 1))
     return SaveOutcome(entry, first, duplicate=True)
