@@ -12,6 +12,7 @@ from flask import Flask
 
 from kb import cli, config, database, mail, search, security
 from kb.extensions import csrf, db, limiter, login_manager, migrate
+from kb.services import dataversion
 from kb.services.accounts import load_user
 from kb.views import register_blueprints
 from kb.views.errors import register_error_handlers
@@ -39,6 +40,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_view = "accounts.sign_in"
     limiter.init_app(app)
     search.init_app(app)
+    dataversion.init_app(app)
     mail.init_app(app)
     register_template_helpers(app)
     register_blueprints(app)
