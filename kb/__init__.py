@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from kb import cli, config, database, mail, search, security
+from kb import caching, cli, config, database, mail, search, security
 from kb.extensions import csrf, db, limiter, login_manager, migrate
 from kb.services import dataversion
 from kb.services.accounts import load_user
@@ -46,5 +46,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     security.init_app(app)
+    caching.init_app(app)  # after security: its path check runs first, its no-store last
     cli.init_app(app)
     return app
