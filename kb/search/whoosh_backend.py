@@ -19,7 +19,7 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from kb.search import docsets, ranking, spelling
+from kb.search import docsets, ranking, similar, spelling
 from kb.search.backend import FACETS, Hit, IndexUnavailable, SearchHits, SearchRequest
 from kb.search.documents import IndexDocument
 from kb.search.glossary import Glossary
@@ -60,11 +60,13 @@ class WhooshBackend:
         self.glossary = glossary
         self.index_procs = index_procs or os.cpu_count() or 1
         self._pool = SearcherPool(store)
+        self._similar = similar.Similar()  # related entries, kept per entry version
         self._cache = docsets.LruCache(cache_bytes)
 
     def close(self) -> None:
         """Close open searchers and forget cached document sets."""
         self._pool.close()
+        self._similar.clear()
         self._cache.clear()
 
     # --- reading ------------------------------------------------------------------------
@@ -88,16 +90,22 @@ class WhooshBackend:
             raise IndexUnavailable(f"The search index cannot be read. {REBUILD_HINT}") from None
 
     def related(self, entry_id: int, readers: tuple[str, ...], limit: int) -> list[int]:
-        """Entries most like ``entry_id`` by their key words and shared themes, visible to ``readers``."""
+        """Entries most like ``entry_id`` by their key words and shared themes, visible to ``readers``.
+
+        Worked out once per indexed version of the entry and kept (:mod:`kb.search.similar` says
+        for how long, and why callers must still check each entry against the reader).
+        """
         searcher = self._pool.get()
-        docnum = searcher.document_number(id=str(entry_id))
-        if docnum is None:
-            return []
-        stored = searcher.stored_fields(docnum)
-        text = " ".join([stored.get("title", ""), stored.get("summary", ""), stored.get("body", "")[:20_000]])
-        key_terms = searcher.key_terms_from_text("body", text, numterms=12)
-        terms = [ranking.ScoringTerm(field, term, weight) for term, weight in key_terms for field in ("title", "body")]
-        terms += [ranking.ScoringTerm("themes", slug, 0.5) for slug in stored.get("themes", "").split()]
+        try:
+            return self._similar.related(searcher, self.store.live_path(), entry_id, readers, limit,
+                                         lambda docnum: self._more_like(searcher, docnum, readers, limit))
+        except READ_ERRORS:
+            log.exception("related entries failed while reading the index")
+            self._pool.discard()
+            raise IndexUnavailable(f"The search index cannot be read. {REBUILD_HINT}") from None
+
+    def _more_like(self, searcher: Searcher, docnum: int, readers: tuple[str, ...], limit: int) -> list[int]:
+        terms = similar.scoring_terms(searcher, docnum, self._similar.frequencies)
         if not terms:
             return []
         leaves = list(_leaves(searcher))
