@@ -158,6 +158,8 @@ class WhooshBackend:
         searcher = self._pool.get()
         stamps: dict[int, str] = {}
         for leaf, _offset in _leaves(searcher):
+            if not leaf.doc_count_all():
+                continue  # the index of an empty database: a reader with no columns to read
             ids, marks = leaf.column_reader("id"), leaf.column_reader("stamp")
             deleted = set(leaf.segment().deleted_docs() or ())
             for doc in range(leaf.doc_count_all()):
