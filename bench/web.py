@@ -296,6 +296,7 @@ def process_figures(pid: int) -> Figures | None:
                    sum(map(int, ticks)) / os.sysconf("SC_CLK_TCK"))
 
 
+CURSORS: dict[str, int] = {}  # per list of paths: where the next wrk run over it starts
 STARTED: list["Served"] = []  # every server this run started, stopped at its end whatever happens
 
 
@@ -361,11 +362,14 @@ def wrk(served: Served, paths: list[str], seconds: int, args: argparse.Namespace
     listing = args.workdir / f"paths-{tag}.txt"
     if not listing.exists():
         listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
+    start_at = CURSORS.get(tag, 0)
     # --timeout 30s: wrk's default of 2 s would leave the slowest pages out of the latencies.
     done = subprocess.run([str(WRK), f"-t{args.threads}", f"-c{args.connections}", f"-d{max(1, int(seconds))}s",
                            "--latency", "--timeout", "30s", "-s", str(LUA), served.base, "--", str(listing),
-                           str(args.threads)], capture_output=True, text=True)
-    return parse_wrk(done.stdout + done.stderr)
+                           str(args.threads), str(start_at)], capture_output=True, text=True)
+    run = parse_wrk(done.stdout + done.stderr)
+    CURSORS[tag] = (start_at + run["requests"]) % len(paths)  # the next run asks paths not asked yet
+    return run
 
 
 def show_processes(label: str, served: Served, compact: bool = False) -> None:
