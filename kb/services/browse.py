@@ -171,7 +171,8 @@ def page_number(args: Mapping[str, str], name: str = "page") -> int:
     value = (args.get(name) or "").strip()
     if not value:
         return 1
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+    # ASCII digits only: str.isdigit() also accepts "²" (which int() refuses) and other scripts' digits.
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_PAGE:
         shown = value if len(value) <= 40 else value[:40] + "…"
         raise BadRequest(f"The page number ({name}) must be a whole number from 1 to {MAX_PAGE}, not '{shown}'.")
     return int(value)
