@@ -15,7 +15,7 @@ from typing import Any
 from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from kb import search as search_backend
 from kb.extensions import db
@@ -155,7 +155,7 @@ def similar_entries(entry: Entry, user: Any, limit: int = 5) -> list[Entry]:
     if not ids:
         return []
     # Only what the list shows (title, type, site) is loaded: not the tags and sites a search result needs.
-    loaded = db.session.scalars(select(Entry).where(Entry.id.in_(ids)).options(selectinload(Entry.site)))
+    loaded = db.session.scalars(select(Entry).where(Entry.id.in_(ids)).options(joinedload(Entry.site)))
     readable = {e.id: e for e in loaded if can_view_entry(user, e)}
     return [readable[i] for i in ids if i in readable][:limit]
 
