@@ -297,6 +297,21 @@ def process_figures(pid: int) -> Figures | None:
 
 
 CURSORS: dict[str, int] = {}  # per list of paths: where the next wrk run over it starts
+def open_files_by_folder(pid: int) -> str:
+    """What a process's open files are, counted by folder ("index/gen-…: 80"): a leak shows where."""
+    counts: dict[str, int] = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if not link.startswith("/"):
+            continue  # sockets, pipes, anonymous inodes
+        folder = str(Path(link).parent)
+        counts[folder] = counts.get(folder, 0) + 1
+    return ", ".join(f"{folder} {n}" for folder, n in sorted(counts.items(), key=lambda item: -item[1]))
+
+
 STARTED: list["Served"] = []  # every server this run started, stopped at its end whatever happens
 
 
@@ -453,6 +468,8 @@ def soak_phase(args: argparse.Namespace, server: Served, paths: dict, alarms: li
         f"{last[pid].files - first[pid].files:+d} files"
         for pid in sorted(first) if pid in last)
         + ("" if set(first) == set(last) else f" (processes changed: {sorted(first)} -> {sorted(last)})"))
+    for pid in sorted(last):
+        say(f"  files {pid} holds: {open_files_by_folder(pid)}")
     if server.requests < args.soak_requests:
         say(f"  only {server.requests} requests in the time allowed: raise --soak-seconds to reach "
             f"{args.soak_requests}")
