@@ -25,27 +25,45 @@ from kb.services.records import site_from_validated, site_record
 
 
 @dataclass(frozen=True)
+class SiteSummary:
+    """A site as the site lists show it (plain values, safe to memoise and share)."""
+
+    slug: str
+    name: str
+    kind: SiteKind
+    wave: int | None
+    region: str
+    summary: str
+
+
+@dataclass(frozen=True)
 class SiteGroup:
     """Sites shown under one heading on the sites index."""
 
     heading: str
     description: str
-    sites: list[Site]
+    sites: tuple[SiteSummary, ...]
 
 
 def sites_by_wave() -> list[SiteGroup]:
-    """Wave 1 pioneers, wave 2 pioneers, then associates and comparators, each by name."""
-    sites = list(db.session.scalars(select(Site).order_by(Site.name)))
-    groups = [
-        SiteGroup("Wave 1 pioneers", "Chosen in November 2013.", [s for s in sites if s.wave == 1]),
-        SiteGroup("Wave 2 pioneers", "Joined in January 2015.", [s for s in sites if s.wave == 2]),
-        SiteGroup(
-            "Other places in the network",
-            "Places that were not pioneers but whose experience the network learns from.",
-            [s for s in sites if s.kind != SiteKind.PIONEER],
-        ),
-    ]
-    return [group for group in groups if group.sites]
+    """Wave 1 pioneers, wave 2 pioneers, then associates and comparators, each by name
+    (memoised per data version: the same for every reader)."""
+
+    def group() -> tuple[SiteGroup, ...]:
+        sites = [SiteSummary(*row) for row in db.session.execute(
+            select(Site.slug, Site.name, Site.kind, Site.wave, Site.region, Site.summary).order_by(Site.name))]
+        groups = [
+            SiteGroup("Wave 1 pioneers", "Chosen in November 2013.", tuple(s for s in sites if s.wave == 1)),
+            SiteGroup("Wave 2 pioneers", "Joined in January 2015.", tuple(s for s in sites if s.wave == 2)),
+            SiteGroup(
+                "Other places in the network",
+                "Places that were not pioneers but whose experience the network learns from.",
+                tuple(s for s in sites if s.kind != SiteKind.PIONEER),
+            ),
+        ]
+        return tuple(group for group in groups if group.sites)
+
+    return list(memo(("sites-by-wave",), group))
 
 
 def get_site(slug: str) -> Site:

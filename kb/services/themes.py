@@ -23,10 +23,19 @@ from kb.services.records import theme_record
 
 
 @dataclass(frozen=True)
+class ThemeRef:
+    """A theme as the theme lists show it (plain values, safe to memoise and share)."""
+
+    slug: str
+    name: str
+    definition: str
+
+
+@dataclass(frozen=True)
 class ThemeCount:
     """A theme with how many readable entries tag it as an enabler and as a barrier."""
 
-    theme: Theme
+    theme: ThemeRef
     enablers: int
     barriers: int
 
@@ -34,7 +43,7 @@ class ThemeCount:
 @dataclass(frozen=True)
 class ThemeGroup:
     name: str
-    themes: list[ThemeCount]
+    themes: tuple[ThemeCount, ...]
 
 
 def tag_counts(user: Any) -> Mapping[tuple[int, Polarity], int]:
@@ -54,18 +63,23 @@ def tag_counts(user: Any) -> Mapping[tuple[int, Polarity], int]:
 
 
 def themes_by_group(user: Any) -> list[ThemeGroup]:
-    """Every theme, in its group, in display order, with counts over entries ``user`` may read."""
-    counts = tag_counts(user)
-    groups: dict[str, list[ThemeCount]] = {}
-    for theme in db.session.scalars(select(Theme).order_by(Theme.position, Theme.name)):
-        groups.setdefault(theme.group, []).append(
-            ThemeCount(
-                theme,
-                counts.get((theme.id, Polarity.ENABLER), 0),
-                counts.get((theme.id, Polarity.BARRIER), 0),
-            )
-        )
-    return [ThemeGroup(name, themes) for name, themes in groups.items()]
+    """Every theme, in its group, in display order, with counts over entries ``user`` may read
+    (memoised per data version and reader scope)."""
+
+    def group() -> tuple[ThemeGroup, ...]:
+        counts = tag_counts(user)
+        groups: dict[str, list[ThemeCount]] = {}
+        rows = db.session.execute(select(Theme.id, Theme.slug, Theme.name, Theme.definition, Theme.group)
+                                  .order_by(Theme.position, Theme.name))
+        for theme_id, slug, name, definition, group_name in rows:
+            groups.setdefault(group_name, []).append(ThemeCount(
+                ThemeRef(slug, name, definition),
+                counts.get((theme_id, Polarity.ENABLER), 0),
+                counts.get((theme_id, Polarity.BARRIER), 0),
+            ))
+        return tuple(ThemeGroup(name, tuple(themes)) for name, themes in groups.items())
+
+    return list(memo(("themes-by-group", listing_scope(user)), group))
 
 
 def get_theme(slug: str) -> Theme:
