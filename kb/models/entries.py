@@ -186,9 +186,21 @@ class Entry(db.Model):
         return f"<Entry {self.slug}>"
 
 
+_OFFERED = "_kb_offered_body_text"
+
+
+def offer_body_text(entry: Entry, body: str, text: str) -> None:
+    """Hand ``entry`` the plain text of ``body``, derived elsewhere: ``text`` must be
+    ``to_plain_text(body)``. The next time ``entry.body`` is set to exactly ``body`` it takes
+    ``text`` instead of converting again (import derives plain text in worker processes)."""
+    entry.__dict__[_OFFERED] = (body, text)
+
+
 @event.listens_for(Entry.body, "set")
 def _derive_body_text(entry: Entry, value: str | None, _old, _initiator) -> None:
-    entry.body_text = to_plain_text(value or "")
+    offered = entry.__dict__.pop(_OFFERED, None)
+    value = value or ""
+    entry.body_text = offered[1] if offered is not None and offered[0] == value else to_plain_text(value)
 
 
 class ThemeTag(db.Model):
