@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from select import select as wait_until_readable
 
+import pytest
 from sqlalchemy import func, select
 
 from kb.config import PROJECT_ROOT
@@ -195,7 +196,8 @@ def test_a_broken_edit_leaves_the_existing_entry_as_it_was(app, tmp_path):
     assert (entry.title, entry.version) == ("Original", 1)
 
 
-def test_hostile_files_are_refused_with_a_message(app, tmp_path):
+@pytest.mark.parametrize("workers", [0, 2], ids=["read-here", "read-by-workers"])
+def test_hostile_files_are_refused_with_a_message(app, tmp_path, workers):
     root = _minimal_content(tmp_path / "c")
     (root / "entries" / "Bad Name.md").write_text("---\n---\n", encoding="utf-8")
     (root / "entries" / "binary.md").write_bytes(b"\xff\xfe\x00garbage")
@@ -205,7 +207,7 @@ def test_hostile_files_are_refused_with_a_message(app, tmp_path):
     (root / "entries" / "python-tag.md").write_text("---\ntitle: !!python/name:os.system\n---\n", encoding="utf-8")
     (root / "entries" / "new.md").write_text("---\ntitle: Hidden behind /entries/new\n---\n", encoding="utf-8")
 
-    report = import_content(root, now=NOW)
+    report = import_content(root, now=NOW, workers=workers)
 
     messages = "\n".join(report.errors)
     assert "Bad Name.md:1: file name must be a slug" in messages
