@@ -347,8 +347,8 @@ class Served:
             self.requests += 1
             self.statuses[entry[1]] = self.statuses.get(entry[1], 0) + 1
             if entry[1] >= 500:
-                alarms.append(f"{self.name}, {during}: {entry[1]} {entry[0]}")
-        alarms.extend(f"{self.name}, {during}: {alarm[:400]}" for alarm in alarms_in(others))
+                alarms.append(f"{self.name}, by the end of {during}: {entry[1]} {entry[0]}")
+        alarms.extend(f"{self.name}, by the end of {during}: {alarm[:400]}" for alarm in alarms_in(others))
 
 
 def start(name: str, workdir: Path, instance: Path, app: str | None = None) -> Served:
