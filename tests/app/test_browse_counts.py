@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 from flask_login import AnonymousUserMixin
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from kb.extensions import db
 from kb.models import Entry, Membership, NetworkRole, Polarity, SiteRole, User
@@ -190,3 +190,42 @@ def test_a_change_committed_by_another_worker_is_seen_at_once(app, world):
             db.engine.dispose()
             backend().close()
     assert all_equal(counts_seen(reader), 2), counts_seen(reader)
+
+
+def test_listing_queries_read_indexes_and_only_the_rows_they_show(app, world):
+    """The listing and count queries never scan the entry table; on SQLite they read entry rows
+    only by id (a page's own rows), everything else from the covering indexes of migration 0009."""
+    captured: list[tuple[str, object]] = []
+
+    def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:  # noqa: ANN001
+        captured.append((statement, parameters))
+
+    anonymous = AnonymousUserMixin()
+    dataversion.clear_memo()
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        themes.theme_sides(world["theme"], anonymous)
+        themes.themes_by_group(anonymous)
+        sites.site_entries(world["site"], anonymous)
+        sites.site_entries(world["site"], anonymous, involved=True)
+        sites.theme_profile(world["site"], anonymous)
+        entries.latest_entries(anonymous)
+        entries.count_visible(anonymous)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    listing = [(s, p) for s, p in captured if "entry" in s and "data_version" not in s]
+    assert len(listing) >= 7
+    sqlite = db.engine.dialect.name == "sqlite"
+    with db.engine.connect() as connection:
+        for statement, parameters in listing:
+            if sqlite:
+                plan = [row[3] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+                reads = [step for step in plan if re.match(r"(SCAN|SEARCH) entry\b", step)]
+                assert reads, plan
+                for step in reads:
+                    assert "USING COVERING INDEX" in step or "INTEGER PRIMARY KEY" in step, (statement, plan)
+            else:
+                connection.exec_driver_sql("SET enable_seqscan = off")
+                plan = "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters))
+                assert "Seq Scan on entry" not in plan, (statement, plan)
+                assert "Index" in plan, plan
