@@ -130,9 +130,14 @@ def site_entries(site: Site, user: Any, number: int = 1, *, involved: bool = Fal
     total = memo(("site-entries", listing_scope(user), site.id, involved),
                  lambda: db.session.scalar(select(func.count(Entry.id)).where(*conditions)) or 0)
     offset = page_offset(total, number, size, what)
-    page = select(Entry.id).where(*conditions).order_by(*LISTING_ORDER).limit(size).offset(offset)
-    rows = db.session.execute(card_query(page)) if total else []
-    return Page([EntryCard.from_row(row) for row in rows], number, size, total)
+
+    def read() -> tuple[EntryCard, ...]:
+        page = select(Entry.id).where(*conditions).order_by(*LISTING_ORDER).limit(size).offset(offset)
+        return tuple(EntryCard.from_row(row) for row in db.session.execute(card_query(page))) if total else ()
+
+    # The first page is memoised, as a theme side's is (see kb.services.themes._side).
+    cards = memo(("site-entries-page", listing_scope(user), site.id, involved, size), read) if number == 1 else read()
+    return Page(list(cards), number, size, total)
 
 
 def apply_record(site: Site, slug: str, record: dict[str, Any]) -> None:

@@ -131,10 +131,17 @@ def _side(theme: Theme, polarity: Polarity, user: Any, number: int, size: int,
     total = counts.get((theme.id, polarity), 0)
     offset = page_offset(total, number, size, f"{_SIDE_NAMES[polarity]} for {theme.name}")
     tagged = (ThemeTag.entry_id == Entry.id, ThemeTag.theme_id == theme.id, ThemeTag.polarity == polarity)
-    page = (select(Entry.id).join(ThemeTag, and_(*tagged)).where(visible_entries(user))
-            .order_by(*LISTING_ORDER).limit(size).offset(offset))
-    rows = db.session.execute(card_query(page, ThemeTag.note).join(ThemeTag, and_(*tagged))) if total else []
-    return Page([TagCard(row[0], EntryCard.from_row(row)) for row in rows], number, size, total)
+
+    def read() -> tuple[TagCard, ...]:
+        page = (select(Entry.id).join(ThemeTag, and_(*tagged)).where(visible_entries(user))
+                .order_by(*LISTING_ORDER).limit(size).offset(offset))
+        rows = db.session.execute(card_query(page, ThemeTag.note).join(ThemeTag, and_(*tagged))) if total else []
+        return tuple(TagCard(row[0], EntryCard.from_row(row)) for row in rows)
+
+    # The first page of each side is the one every link leads to: it is memoised (a few KB per
+    # theme, side and scope); later pages are read each time, which keeps the memo small.
+    cards = memo(("theme-side", listing_scope(user), theme.id, polarity, size), read) if number == 1 else read()
+    return Page(list(cards), number, size, total)
 
 
 def apply_record(theme: Theme, record: dict[str, Any], position: int) -> None:
