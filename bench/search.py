@@ -284,7 +284,7 @@ def bench_size(n: int, workdir: Path, procs: int, reuse: bool, rounds: int, warm
                   flush=True)
     print(f"  (each figure: per query, the median over the {rounds} processes; load average {load_average()}; "
           f"partial results: {sum(found['partial'] for found in rounds_found)})", flush=True)
-    slowest = sorted(zip(times[("whoosh", "cold", "wall")], QUERIES), reverse=True)[:5]
+    slowest = sorted(zip(times[("cold", "whoosh", "wall")], QUERIES), reverse=True)[:5]
     print("  slowest cold whoosh (wall): " + "; ".join(f"{q!r} {t:.0f} ms" for t, q in slowest), flush=True)
 
     used = in_fresh_process(whoosh_memory, str(root))
