@@ -46,6 +46,19 @@ errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 
 
+def post_worker_init(worker):
+    """Warm the new worker's search on a background thread (kb/search/warming.py).
+
+    Readiness never waits for it, and a missing or broken index only means no warming.
+    """
+    app = getattr(worker, "wsgi", None)
+    backend = getattr(app, "extensions", {}).get("kb.search")
+    if backend is not None:
+        from kb.search.warming import warm_in_background
+
+        warm_in_background(backend, report=worker.log.info)
+
+
 def worker_exit(server, worker):
     """Close the worker's searchers and database connections before it goes."""
     app = getattr(worker, "wsgi", None)

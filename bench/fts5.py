@@ -2,7 +2,8 @@
 
 Contract
 --------
-``Fts5Index(path)`` opens a fresh SQLite file (an existing file at ``path`` is replaced).
+``Fts5Index(path)`` opens a fresh SQLite file (an existing file at ``path`` is replaced);
+``Fts5Index(path, existing=True)`` opens one built before, to search it.
 ``build(entries)`` indexes corpus dicts (see ``bench.corpus``) in one transaction, rowid = entry id.
 ``search(query, public_only=True, page=1, page_size=20)`` returns::
 
@@ -244,10 +245,14 @@ def translate(query: str) -> tuple[str | None, list[str], list[str], list]:
 class Fts5Index:
     """An SQLite FTS5 index of corpus entries; see the module docstring."""
 
-    def __init__(self, path: str):
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(path + suffix):
-                os.remove(path + suffix)
+    def __init__(self, path: str, existing: bool = False):
+        """A fresh index at ``path``, or with ``existing`` the one a :meth:`build` left there."""
+        if not existing:
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+        elif not os.path.exists(path):
+            raise FileNotFoundError(path)
         self.path = path
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -255,7 +260,8 @@ class Fts5Index:
         self.db.execute("PRAGMA cache_size=-131072")  # 128 MiB
         self.db.execute("PRAGMA temp_store=MEMORY")
         self.db.execute("PRAGMA mmap_size=1073741824")
-        self.db.executescript(SCHEMA)
+        if not existing:
+            self.db.executescript(SCHEMA)
         self.db.execute("CREATE TEMP TABLE m (id INTEGER PRIMARY KEY, score REAL)")
 
     def build(self, entries: Iterable[dict]) -> None:

@@ -10,14 +10,18 @@
    and then writes the search index updates it queued, as ``flask kb import`` does at its end
    (:func:`kb.search.indexing.drain`) — or, since a fresh database has no index yet, builds the
    index as ``make run``'s ``flask kb index check --repair`` does (:func:`kb.search.consistency.rebuild`)
-   — timing each; prints entries/s for both and in all.
+   — timing each; prints entries/s for both and in all, the CPU time of the importing process
+   and of its worker processes (the import's file readers, the index's writers), the importing
+   process's peak memory, and how long reading the documents from the database takes on its own
+   (part of the index write). The machine may be shared: the load average is printed, and the
+   CPU times give what the run would take on two otherwise idle cores at best.
 4. Imports the same folder again (nothing changes: every file is found equal to its row), so the
    queued updates are written by drain, as any later import's are.
 
 With ``--pg URL`` (a PostgreSQL server URL whose database may be dropped and re-made: every table
 is dropped first) the same runs against PostgreSQL.
 
-Run: ``.venv/bin/python -m bench.import --entries 10000`` (see docs/benchmarks.md).
+Run: ``.venv/bin/python -m bench.import --entries 10000 --workdir /tmp/kb-import`` (see docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -85,39 +89,56 @@ def write_files(n: int, folder: Path) -> None:
         slugs.append(entry["slug"])
 
 
-# Runs in a fresh process, so that the figures are cold (nothing imported or cached yet).
+# Runs in a fresh process, so that the figures are cold (nothing imported or cached yet). CPU
+# times are this process's and its finished children's (the import's readers, the index's writers).
 IMPORT_SCRIPT = """
-import json, sys, time
+import json, os, resource, sys, time
 from datetime import datetime, timezone
 from pathlib import Path
 from kb import create_app
 from kb.search import backend
 from kb.search.consistency import rebuild
-from kb.search.indexing import drain, queued
+from kb.search.indexing import all_documents, drain, queued
 from kb.services.content_io import import_content
 
-app = create_app()
-with app.app_context():
-    start, cpu = time.perf_counter(), time.process_time()
-    report = import_content(Path(sys.argv[1]), now=datetime.now(timezone.utc), write_index=False)
-    imported, imported_cpu = time.perf_counter(), time.process_time()
-    waiting = queued()
-    how = "drain"
-    if not drain(backend(), wait=True):  # no index yet: built from the database, as make run does
-        how = "rebuild"
-        rebuild(backend())
-    indexed, indexed_cpu = time.perf_counter(), time.process_time()
-    print(json.dumps({"import": imported - start, "index": indexed - imported,
-                      "import_cpu": imported_cpu - cpu, "index_cpu": indexed_cpu - imported_cpu,
-                      "queued": waiting, "how": how,
-                      "left": queued(), "summary": report.summary(), "errors": report.errors[:5],
-                      "conflicts": len(report.conflicts)}))
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+def main():
+    app = create_app()
+    with app.app_context():
+        start, cpu, kids = time.perf_counter(), time.process_time(), children_cpu()
+        report = import_content(Path(sys.argv[1]), now=datetime.now(timezone.utc), write_index=False)
+        imported, imported_cpu, imported_kids = time.perf_counter(), time.process_time(), children_cpu()
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        waiting = queued()
+        how = "drain"
+        if not drain(backend(), wait=True):  # no index yet: built from the database, as make run does
+            how = "rebuild"
+            rebuild(backend())
+        indexed, indexed_cpu, indexed_kids = time.perf_counter(), time.process_time(), children_cpu()
+        # The part of the index write spent reading documents from the database (in this process).
+        documents = sum(1 for _ in all_documents()) if how == "rebuild" else 0
+        read_documents = time.perf_counter() - indexed
+        print(json.dumps({"import": imported - start, "index": indexed - imported,
+                          "import_cpu": imported_cpu - cpu, "import_workers_cpu": imported_kids - kids,
+                          "index_cpu": indexed_cpu - imported_cpu, "index_workers_cpu": indexed_kids - imported_kids,
+                          "import_rss_mb": rss, "documents": documents, "read_documents": read_documents,
+                          "queued": waiting, "how": how,
+                          "left": queued(), "summary": report.summary(), "errors": report.errors[:5],
+                          "conflicts": len(report.conflicts)}))
+
+if __name__ == "__main__":  # the import's worker processes import this module again
+    main()
 """
 
 
-def run_import(env: dict, folder: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", IMPORT_SCRIPT, str(folder)], env=env, cwd=PROJECT_ROOT,
-                         check=True, capture_output=True, text=True)
+def run_import(env: dict, folder: Path, workdir: Path) -> dict:
+    script = workdir / "import_run.py"
+    script.write_text(IMPORT_SCRIPT, encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script), str(folder)], env={**env, "PYTHONPATH": str(PROJECT_ROOT)},
+                         cwd=PROJECT_ROOT, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -143,18 +164,29 @@ def bench_database(label: str, database_url: str, n: int, folder: Path, workdir:
     env = {**os.environ, "KB_DATABASE_URL": database_url, "KB_INSTANCE_PATH": str(instance),
            "KB_INDEX_DIR": str(instance / "index"), "KB_CONTENT_DIR": str(folder)}
     flask(env, "db", "upgrade")
-    first = run_import(env, folder)
+    load = os.getloadavg()[0]
+    first = run_import(env, folder, workdir)
     total = first["import"] + first["index"]
     print(f"{label}: {first['summary']}", flush=True)
     if first["errors"] or first["conflicts"]:
         print(f"  unexpected errors {first['errors']} / conflicts {first['conflicts']}")
+    import_cpu = first["import_cpu"] + first["import_workers_cpu"]
+    index_cpu = first["index_cpu"] + first["index_workers_cpu"]
     print(f"  import      {first['import']:7.1f} s  {n / first['import']:6.0f} entries/s "
-          f"(this process's CPU time {first['import_cpu']:.1f} s)", flush=True)
+          f"(CPU {import_cpu:.1f} s: {first['import_cpu']:.1f} s in the importing process, "
+          f"{first['import_workers_cpu']:.1f} s in its worker processes; peak memory of the importing "
+          f"process {first['import_rss_mb']:.0f} MB)", flush=True)
     print(f"  index write {first['index']:7.1f} s  {n / first['index']:6.0f} entries/s "
-          f"({first['queued']} queued; {first['how']}, {first['left']} left; this process's CPU time "
-          f"{first['index_cpu']:.1f} s, its worker processes' not counted)", flush=True)
-    print(f"  in all      {total:7.1f} s  {n / total:6.0f} entries/s", flush=True)
-    again = run_import(env, folder)
+          f"({first['queued']} queued; {first['how']}, {first['left']} left; CPU {index_cpu:.1f} s: "
+          f"{first['index_cpu']:.1f} s in the importing process, {first['index_workers_cpu']:.1f} s in "
+          f"the index's writing processes)", flush=True)
+    if first["documents"]:
+        print(f"              of which reading the {first['documents']} documents from the database "
+              f"(timed again on its own afterwards): {first['read_documents']:.1f} s", flush=True)
+    print(f"  in all      {total:7.1f} s  {n / total:6.0f} entries/s; CPU {import_cpu + index_cpu:.1f} s "
+          f"(at best {n / (import_cpu + index_cpu) * 2:.0f} entries/s on 2 cores doing nothing else)", flush=True)
+    print(f"  load average {load:.1f} before the run, {os.getloadavg()[0]:.1f} after", flush=True)
+    again = run_import(env, folder, workdir)
     print(f"  again (nothing to change): {again['import'] + again['index']:.1f} s — {again['summary']}", flush=True)
 
 

@@ -10,8 +10,9 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from kb import cli, config, database, mail, search, security
+from kb import caching, cli, config, database, mail, search, security
 from kb.extensions import csrf, db, limiter, login_manager, migrate
+from kb.services import dataversion
 from kb.services.accounts import load_user
 from kb.views import register_blueprints
 from kb.views.errors import register_error_handlers
@@ -39,10 +40,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_view = "accounts.sign_in"
     limiter.init_app(app)
     search.init_app(app)
+    dataversion.init_app(app)
     mail.init_app(app)
     register_template_helpers(app)
     register_blueprints(app)
     register_error_handlers(app)
     security.init_app(app)
+    caching.init_app(app)  # after security: its path check runs first, its no-store last
     cli.init_app(app)
     return app

@@ -33,6 +33,14 @@ variable               meaning                                                  
 ``KB_*_LIMIT*``        rate limits on sign-in, password resets and changes            see :func:`load`
 ``KB_RATELIMIT_``      where the limits are counted (``redis://…`` with several      ``memory://``
 ``STORAGE_URI``        worker processes)
+``KB_CACHE_TYPE``      stored public pages (kb/caching.py): ``simple`` (each         ``simple``
+                       process's memory), ``filesystem``, ``redis`` or ``none``
+``KB_CACHE_MB``        ``simple``: memory per process for stored pages; at most      ``64``; ``2000``
+``KB_CACHE_ITEMS``     ``KB_CACHE_ITEMS`` pages (also the ``filesystem`` bound)
+``KB_CACHE_ITEM_KB``   larger pages are not stored                                    ``512``
+``KB_CACHE_SECONDS``   a stored page is dropped after this long                       ``600``
+``KB_CACHE_DIR``       ``filesystem``: the folder                                     ``instance/page-cache``
+``KB_CACHE_REDIS_URL`` ``redis``: the server (needs the ``redis`` package)            ``redis://localhost:6379/0``
 =====================  ============================================================  =====================
 """
 
@@ -117,6 +125,14 @@ def load(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dic
         "KB_PASSWORD_CHANGE_LIMIT": env.get("KB_PASSWORD_CHANGE_LIMIT", "10 per 15 minutes"),
         # Where Flask-Limiter counts: per process by default; use redis://… with several workers.
         "RATELIMIT_STORAGE_URI": env.get("KB_RATELIMIT_STORAGE_URI", "memory://"),
+        # Stored public pages for readers not signed in (kb/caching.py).
+        "KB_CACHE_TYPE": env.get("KB_CACHE_TYPE", "simple"),
+        "KB_CACHE_MB": int(env.get("KB_CACHE_MB", "64")),
+        "KB_CACHE_ITEMS": int(env.get("KB_CACHE_ITEMS", "2000")),
+        "KB_CACHE_ITEM_KB": int(env.get("KB_CACHE_ITEM_KB", "512")),
+        "KB_CACHE_SECONDS": int(env.get("KB_CACHE_SECONDS", "600")),
+        "KB_CACHE_DIR": Path(env.get("KB_CACHE_DIR", instance_path / "page-cache")),
+        "KB_CACHE_REDIS_URL": env.get("KB_CACHE_REDIS_URL", "redis://localhost:6379/0"),
         # Cookies: never readable from scripts, not sent on cross-site sub-requests.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

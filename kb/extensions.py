@@ -4,6 +4,7 @@ Keeping them apart from the factory lets models, services and views import them 
 importing the app (no import cycles), and lets tests build as many apps as they need.
 """
 
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -35,3 +36,5 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 # Limits are declared on the views that need them (sign-in); none apply by default.
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+# Stored public pages (kb/caching.py); the backend is chosen by KB_CACHE_TYPE.
+cache = Cache()

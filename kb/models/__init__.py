@@ -4,6 +4,7 @@ Importing this package registers every table on ``db.metadata`` (Alembic relies 
 """
 
 from kb.models.audit import AuditEvent
+from kb.models.dataversion import DataVersion
 from kb.models.accounts import Membership, NetworkRole, SiteRole, User
 from kb.models.entries import (
     BCF_MEASURES,
@@ -30,6 +31,7 @@ from kb.models.themes import Theme
 __all__ = [
     "AuditEvent",
     "BCF_MEASURES",
+    "DataVersion",
     "Entry",
     "EntryLink",
     "EntryStatus",

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -98,6 +99,8 @@ entry_other_site = Table(
     db.metadata,
     Column("entry_id", ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True),
     Column("site_id", ForeignKey("site.id", ondelete="CASCADE"), primary_key=True),
+    # A site page lists the entries that involve it (the primary key starts with the entry).
+    Index("ix_entry_other_site_site", "site_id", "entry_id"),
 )
 
 
@@ -114,6 +117,11 @@ class Entry(db.Model):
             "evidence_strength IS NULL OR evidence_strength BETWEEN 1 AND 5",
             name="strength_1_to_5",
         ),
+        # Listings (home, theme and site pages) filter on status and visibility and sort on date
+        # and title: with these columns in the index they never read an entry's row, which on
+        # SQLite holds the body before these columns (migration 0009 says more).
+        Index("ix_entry_listing", "status", "visibility", "published_on", "title", "type"),
+        Index("ix_entry_site_listing", "site_id", "status", "visibility", "published_on", "title"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,8 +136,8 @@ class Entry(db.Model):
     body_text: Mapped[str | None] = deferred(mapped_column(Text, nullable=True))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), index=True)
     status: Mapped[EntryStatus] = mapped_column(
-        enum_column(EntryStatus, "entry_status"), default=EntryStatus.DRAFT, index=True
-    )
+        enum_column(EntryStatus, "entry_status"), default=EntryStatus.DRAFT
+    )  # indexed first in ix_entry_listing
     visibility: Mapped[Visibility] = mapped_column(
         enum_column(Visibility, "entry_visibility"), default=Visibility.PUBLIC
     )
@@ -178,20 +186,36 @@ class Entry(db.Model):
         return f"<Entry {self.slug}>"
 
 
+_OFFERED = "_kb_offered_body_text"
+
+
+def offer_body_text(entry: Entry, body: str, text: str) -> None:
+    """Hand ``entry`` the plain text of ``body``, derived elsewhere: ``text`` must be
+    ``to_plain_text(body)``. The next time ``entry.body`` is set to exactly ``body`` it takes
+    ``text`` instead of converting again (import derives plain text in worker processes)."""
+    entry.__dict__[_OFFERED] = (body, text)
+
+
 @event.listens_for(Entry.body, "set")
 def _derive_body_text(entry: Entry, value: str | None, _old, _initiator) -> None:
-    entry.body_text = to_plain_text(value or "")
+    offered = entry.__dict__.pop(_OFFERED, None)
+    value = value or ""
+    entry.body_text = offered[1] if offered is not None and offered[0] == value else to_plain_text(value)
 
 
 class ThemeTag(db.Model):
     """An entry tagged with a theme as an enabler or a barrier, with a one-line reason."""
 
     __tablename__ = "theme_tag"
-    __table_args__ = (UniqueConstraint("entry_id", "theme_id", "polarity"),)
+    __table_args__ = (
+        UniqueConstraint("entry_id", "theme_id", "polarity"),
+        # A theme page's side, and the theme's counts, start from the theme and polarity.
+        Index("ix_theme_tag_theme_listing", "theme_id", "polarity", "entry_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
-    theme_id: Mapped[int] = mapped_column(ForeignKey("theme.id", ondelete="RESTRICT"), index=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("theme.id", ondelete="RESTRICT"))  # ix_theme_tag_theme_listing
     polarity: Mapped[Polarity] = mapped_column(enum_column(Polarity, "tag_polarity"))
     note: Mapped[str] = mapped_column(String(300))
     position: Mapped[int] = mapped_column(Integer, default=0)

@@ -59,7 +59,10 @@ def _raw_matcher(leaf, fieldname: str, text: str):
 
 def _read(leaf, fieldname: str, text: str, second: str) -> tuple[list, list]:
     """The term's document numbers and, beside them, its ``"weights"`` or ``"values"``, block by block."""
-    matcher = _raw_matcher(leaf, fieldname, text)
+    return _drain(_raw_matcher(leaf, fieldname, text), second)
+
+
+def _drain(matcher, second: str) -> tuple[list, list]:
     ids: list = []
     others: list = []
     if isinstance(matcher, W3LeafMatcher):
@@ -77,6 +80,33 @@ def _read(leaf, fieldname: str, text: str, second: str) -> tuple[list, list]:
             others.append(read_other())
             matcher.next()
     return ids, others
+
+
+def every_term(leaf, fieldname: str):
+    """``(term bytes, postings, position keys or None)`` for every term of ``fieldname`` in byte order.
+
+    Reads the segment's term table once, in order, instead of looking each term up: this is
+    how :mod:`kb.search.segment_arrays` converts a whole segment.
+    """
+    field_format = leaf.schema[fieldname].format
+    positional = isinstance(field_format, ArrayPositions)
+    boost = np.float32(field_format.field_boost or 1.0)
+    terms = leaf._terms
+    for (name, text), info in terms.items_from(fieldname, b""):
+        if name != fieldname:
+            return
+        matcher = terms._codec.postings_reader(terms._postfile, info, field_format, term=(fieldname, text))
+        if positional:
+            ids, values = _drain(matcher, "values")
+            ids_array = np.asarray(ids, dtype=np.int64)
+            counts = np.fromiter(map(len, values), dtype=np.int64, count=len(values)) >> 2
+            positions = np.frombuffer(b"".join(values), dtype=_LITTLE).astype(np.int64)
+            keys = (np.repeat(ids_array, counts) << _POSITION_BITS) | positions
+            yield text, Postings(ids_array, counts.astype(np.float32)), keys
+        else:
+            ids, weights = _drain(matcher, "weights")
+            freqs = np.asarray(weights, dtype=np.float32) / boost
+            yield text, Postings(np.asarray(ids, dtype=np.int64), freqs), None
 
 
 def read_postings(leaf, fieldname: str, text: str) -> Postings:
@@ -99,7 +129,7 @@ def read_positions(leaf, fieldname: str, text: str) -> np.ndarray:
         return NO_POSITIONS
     ids, values = _read(leaf, fieldname, text, "values")
     positions = np.frombuffer(b"".join(values), dtype=_LITTLE).astype(np.int64)
-    counts = np.fromiter((len(v) >> 2 for v in values), dtype=np.int64, count=len(values))
+    counts = np.fromiter(map(len, values), dtype=np.int64, count=len(values)) >> 2
     return (np.repeat(np.asarray(ids, dtype=np.int64), counts) << _POSITION_BITS) | positions
 
 

@@ -19,13 +19,12 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from kb.search import docsets, ranking, spelling
+from kb.search import ranking, segment_arrays, similar, spelling
 from kb.search.backend import FACETS, Hit, IndexUnavailable, SearchHits, SearchRequest
 from kb.search.documents import IndexDocument
 from kb.search.glossary import Glossary
-from kb.search.postings import (
-    Postings, bits_from_ids, field_lengths, mask_of, phrase_docs, read_positions, read_postings,
-)
+from kb.search.postings import Postings, bits_from_ids, mask_of, phrase_docs
+from kb.search.segments import SegmentData
 from kb.search.snippets import highlight, snippet
 from kb.search.whoosh_index import READ_ERRORS, REBUILD_HINT, IndexStore, LockError, SearcherPool, merge_small_segments
 from kb.search.whoosh_query import CompiledQuery, compile_query, stems_of
@@ -35,7 +34,6 @@ log = logging.getLogger(__name__)
 FACET_FIELDS = {"type": "type", "site": "sites", "theme": "themes", "polarity": "polarities", "year": "year", "strength": "strength"}
 STRENGTHS = ("1", "2", "3", "4", "5")
 SUGGEST_BELOW = 3
-SORT_BY_WALKING = 4096  # above this many hits, walk the sorted order instead of sorting the hits
 PREFIX_CANDIDATES = 400
 CACHE_BYTES = 1024 * 1024 * 1024  # postings, position keys, bit sets and sort orders kept between searches
 # Documents per segment written by a rebuild: few enough that a writing process sorts the
@@ -60,12 +58,16 @@ class WhooshBackend:
         self.glossary = glossary
         self.index_procs = index_procs or os.cpu_count() or 1
         self._pool = SearcherPool(store)
-        self._cache = docsets.LruCache(cache_bytes)
+        # Memory-mapped per-segment arrays where written, else decoded and cached here (segments.py).
+        self._segments = SegmentData(cache_bytes)
+        self._similar = similar.Similar()  # related entries, kept per entry version
+        self._cache = self._segments.cache
 
     def close(self) -> None:
         """Close open searchers and forget cached document sets."""
         self._pool.close()
-        self._cache.clear()
+        self._segments.clear()
+        self._similar.clear()
 
     # --- reading ------------------------------------------------------------------------
 
@@ -88,16 +90,22 @@ class WhooshBackend:
             raise IndexUnavailable(f"The search index cannot be read. {REBUILD_HINT}") from None
 
     def related(self, entry_id: int, readers: tuple[str, ...], limit: int) -> list[int]:
-        """Entries most like ``entry_id`` by their key words and shared themes, visible to ``readers``."""
+        """Entries most like ``entry_id`` by their key words and shared themes, visible to ``readers``.
+
+        Worked out once per indexed version of the entry and kept (:mod:`kb.search.similar` says
+        for how long, and why callers must still check each entry against the reader).
+        """
         searcher = self._pool.get()
-        docnum = searcher.document_number(id=str(entry_id))
-        if docnum is None:
-            return []
-        stored = searcher.stored_fields(docnum)
-        text = " ".join([stored.get("title", ""), stored.get("summary", ""), stored.get("body", "")[:20_000]])
-        key_terms = searcher.key_terms_from_text("body", text, numterms=12)
-        terms = [ranking.ScoringTerm(field, term, weight) for term, weight in key_terms for field in ("title", "body")]
-        terms += [ranking.ScoringTerm("themes", slug, 0.5) for slug in stored.get("themes", "").split()]
+        try:
+            return self._similar.related(searcher, self.store.live_path(), entry_id, readers, limit,
+                                         lambda docnum: self._more_like(searcher, docnum, readers, limit))
+        except READ_ERRORS:
+            log.exception("related entries failed while reading the index")
+            self._pool.discard()
+            raise IndexUnavailable(f"The search index cannot be read. {REBUILD_HINT}") from None
+
+    def _more_like(self, searcher: Searcher, docnum: int, readers: tuple[str, ...], limit: int) -> list[int]:
+        terms = similar.scoring_terms(searcher, docnum, self._similar.frequencies)
         if not terms:
             return []
         leaves = list(_leaves(searcher))
@@ -150,6 +158,8 @@ class WhooshBackend:
         searcher = self._pool.get()
         stamps: dict[int, str] = {}
         for leaf, _offset in _leaves(searcher):
+            if not leaf.doc_count_all():
+                continue  # the index of an empty database: a reader with no columns to read
             ids, marks = leaf.column_reader("id"), leaf.column_reader("stamp")
             deleted = set(leaf.segment().deleted_docs() or ())
             for doc in range(leaf.doc_count_all()):
@@ -161,36 +171,23 @@ class WhooshBackend:
 
     def postings(self, leaf, field: str, text: str) -> Postings:
         """The postings arrays of ``field:text`` in segment ``leaf`` (deleted documents included)."""
-        return self._cache.get((_segment_key(leaf), "postings", field, text), lambda: read_postings(leaf, field, text))
+        return self._segments.postings(leaf, field, text)
 
     def positions(self, leaf, field: str, text: str) -> np.ndarray:
         """Position keys of ``field:text`` in segment ``leaf`` (see :func:`kb.search.postings.read_positions`)."""
-        return self._cache.get((_segment_key(leaf), "positions", field, text), lambda: read_positions(leaf, field, text))
+        return self._segments.positions(leaf, field, text)
 
     def term_bits(self, leaf, field: str, text: str) -> int:
         """Documents of segment ``leaf`` containing ``field:text`` (deleted ones may remain)."""
-        key = (_segment_key(leaf), field, text)
-
-        def build() -> int:
-            if (field, text) not in leaf:
-                return 0
-            return bits_from_ids(self.postings(leaf, field, text).ids, leaf.doc_count_all())
-
-        return self._cache.get(key, build)
+        return self._segments.term_bits(leaf, field, text)
 
     def lengths(self, leaf, field: str) -> np.ndarray:
         """Every document's length in words in ``field`` of segment ``leaf``."""
-        return self._cache.get((_segment_key(leaf), "lengths", field), lambda: field_lengths(leaf, field))
+        return self._segments.lengths(leaf, field)
 
     def live_bits(self, leaf) -> int:
         """Documents of segment ``leaf`` not deleted."""
-        segment = leaf.segment()
-        key = (_segment_key(leaf), "live", segment.deleted_count())
-        return self._cache.get(
-            key,
-            lambda: docsets.full(leaf.doc_count_all())
-            & ~docsets.from_ids(segment.deleted_docs() or (), leaf.doc_count_all()),
-        )
+        return self._segments.live_bits(leaf)
 
     def readers_bits(self, leaf, readers: tuple[str, ...]) -> int:
         """Live documents of ``leaf`` carrying any of the ``readers`` labels."""
@@ -199,45 +196,29 @@ class WhooshBackend:
             bits |= self.term_bits(leaf, "readers", label)
         return bits & self.live_bits(leaf)
 
-    def spell_words(self, leaf) -> frozenset[str]:
-        """Every word (unstemmed) in segment ``leaf``, visible or not: candidates for "Did you mean"."""
-        return self._cache.get((_segment_key(leaf), "spell words"), lambda: frozenset(_text(word) for word in leaf.lexicon("spell")))
+    def spell_words(self, leaf):
+        """Every word (unstemmed) in segment ``leaf``, visible or not, as a container: "Did you mean" candidates."""
+        return self._segments.words(leaf)
 
     def values(self, leaf, field: str) -> list[str]:
         """The distinct values of keyword ``field`` in segment ``leaf``."""
-        return self._cache.get(
-            (_segment_key(leaf), "values", field),
-            lambda: [_text(value) for value in leaf.lexicon(field)],
-        )
-
-    def order(self, leaf, sort: str) -> list[int]:
-        """Local document numbers of ``leaf`` in ``sort`` order (newest, oldest or title)."""
-
-        def build() -> list[int]:
-            return sorted(range(leaf.doc_count_all()), key=self.sort_key(leaf, sort))
-
-        return self._cache.get((_segment_key(leaf), "order", sort), build)
-
-    def sort_key(self, leaf, sort: str) -> Callable[[int], tuple]:
-        """A key function giving a local document's place in ``sort`` order."""
-        published = self._cache.get((_segment_key(leaf), "published"), lambda: list(leaf.column_reader("published")))
-        titles = self._cache.get((_segment_key(leaf), "titles"), lambda: list(leaf.column_reader("sort_title")))
-        if sort == "title":
-            return lambda d: (titles[d], -published[d])
-        if sort == "oldest":
-            return lambda d: (published[d], titles[d])
-        return lambda d: (-published[d], titles[d])
+        return self._segments.values(leaf, field)
 
     def expand_prefix(self, searcher: Searcher, prefix: str) -> list[str]:
         """Indexed forms of the most common real words starting with ``prefix``."""
-        reader = searcher.reader()
-        candidates = []
-        for word in reader.expand_prefix("spell", prefix):
-            candidates.append(_text(word))
-            if len(candidates) >= PREFIX_CANDIDATES:
-                break
-        candidates.sort(key=lambda w: -reader.doc_frequency("spell", w))
-        return stems_of(candidates)
+        return stems_of(self._segments.prefixed([leaf for leaf, _ in _leaves(searcher)], prefix, PREFIX_CANDIDATES))
+
+    def write_arrays(self, ix) -> None:
+        """Write the memory-mapped arrays of every segment of ``ix`` that has none (see segment_arrays.py).
+
+        Never raises for a full disk or a segment retired meanwhile: such a segment is searched
+        through Whoosh instead.
+        """
+        try:
+            with ix.reader() as reader:
+                segment_arrays.write_missing(ix.storage.folder, reader)
+        except READ_ERRORS as error:
+            log.warning("segment arrays not written: %r", error)
 
     # --- writing ------------------------------------------------------------------------
 
@@ -269,6 +250,7 @@ class WhooshBackend:
         except BaseException:
             writer.cancel()
             raise
+        self.write_arrays(ix)
         return True
 
     def rebuild(self, documents: Iterable[IndexDocument], procs: int | None = None) -> int:
@@ -293,6 +275,7 @@ class WhooshBackend:
                 batch = []
         if batch or not count:
             count += self._write_segments(ix, batch, procs)
+        segment_arrays.write_all(ix, procs)
         self.store.swap_in(path)
         return count
 
@@ -566,18 +549,9 @@ class _Search:
         for (leaf, offset), bits in zip(self.leaves, hits):
             if not bits:
                 continue
-            key = self.backend.sort_key(leaf, sort)
-            if bits.bit_count() <= SORT_BY_WALKING:
-                local = heapq.nsmallest(wanted, docsets.ids_of(bits), key=key)
-            else:
-                data = bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
-                local = []
-                for doc in self.backend.order(leaf, sort):
-                    if data[doc >> 3] >> (doc & 7) & 1 if (doc >> 3) < len(data) else False:
-                        local.append(doc)
-                        if len(local) == wanted:
-                            break
-            runs.append([(key(doc), doc + offset) for doc in local])
+            local = self.backend._segments.first_in_order(leaf, bits, sort, wanted)
+            keys = self.backend._segments.sort_keys(leaf, sort, local)
+            runs.append([(key, doc + offset) for key, doc in zip(keys, local)])
         return [doc for _, doc in heapq.merge(*runs)][:wanted]
 
     def _hit(self, docnum: int, terms: frozenset[str]) -> Hit:

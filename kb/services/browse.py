@@ -1,10 +1,11 @@
-"""Browsing entries with filters, in SQL: the fallback when the search index cannot be read."""
+"""Browsing entries with filters, in SQL: the fallback when the search index cannot be read;
+and the pages of a listing (:class:`Page`) that theme and site pages share."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Mapping, TypeVar
 
 from sqlalchemy import Select, and_, exists, extract, func, or_, select
 
@@ -13,7 +14,7 @@ from kb.models import Entry, EntryType, Site, Theme, ThemeTag
 from kb.models.entries import entry_other_site
 from kb.services.entries import ENTRY_LOAD_OPTIONS
 from kb.services.errors import BadRequest, NotFound
-from kb.services.filters import Filters
+from kb.services.filters import MAX_PAGE, Filters
 from kb.services.permissions import visible_entries
 
 MAX_QUERY_WORDS = 12
@@ -132,3 +133,57 @@ def filter_options(user: Any) -> FilterOptions:
         themes=list(db.session.scalars(select(Theme).order_by(Theme.name))),
         years=[int(y) for y in years],
     )
+
+
+# --- pages of a listing ---------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """Page ``number`` (from 1) of a listing of ``total`` items, ``size`` to a page."""
+
+    items: list[T]
+    number: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.size))
+
+    @property
+    def first(self) -> int:
+        """The position (from 1) of the page's first item; 0 on an empty listing."""
+        return (self.number - 1) * self.size + 1 if self.total else 0
+
+    @property
+    def last(self) -> int:
+        return min(self.total, self.number * self.size)
+
+
+def page_number(args: Mapping[str, str], name: str = "page") -> int:
+    """The page number in the URL parameter ``name`` (1 when absent or empty).
+
+    :raise BadRequest: naming the parameter, unless it is a whole number from 1 to ``MAX_PAGE``.
+    """
+    value = (args.get(name) or "").strip()
+    if not value:
+        return 1
+    # ASCII digits only: str.isdigit() also accepts "²" (which int() refuses) and other scripts' digits.
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_PAGE:
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise BadRequest(f"The page number ({name}) must be a whole number from 1 to {MAX_PAGE}, not '{shown}'.")
+    return int(value)
+
+
+def page_offset(total: int, number: int, size: int, what: str) -> int:
+    """The offset of page ``number`` in a listing of ``total`` items.
+
+    :raise NotFound: if the listing ends before that page (an empty listing has a page 1).
+    """
+    pages = max(1, math.ceil(total / size))
+    if number > pages:
+        raise NotFound(f"There is no page {number} of {what}: the last is page {pages}.")
+    return (number - 1) * size

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Sequence
 
-from sqlalchemy import func, inspect, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, func, inspect, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from kb.extensions import db
 from kb.models import (
@@ -35,7 +35,8 @@ from kb.models import (
 from kb.services.records import entry_record
 from kb.services.versions import claim_version
 from kb.services.errors import NotFound
-from kb.services.permissions import can_know_of, can_view_entry, visible_entries
+from kb.services.dataversion import memo
+from kb.services.permissions import can_know_of, can_view_entry, is_member, visible_entries
 
 # Relationships every entry page and listing needs, loaded up front to avoid N+1 queries.
 ENTRY_LOAD_OPTIONS = (
@@ -52,14 +53,18 @@ def get_visible_entry(slug: str, user: Any) -> Entry:
     :raise NotFound: if there is no such entry *or* the user may not read it — private entries
         must not reveal that they exist.
     """
+    # Each query costs more in SQLAlchemy than in the database: rows that belong to one other row
+    # (the site, each tag's theme, each link's target) come joined, not in queries of their own.
     entry = db.session.scalar(
         select(Entry)
         .where(Entry.slug == slug)
         .options(
-            *ENTRY_LOAD_OPTIONS,
+            joinedload(Entry.site),
+            selectinload(Entry.other_sites),
+            selectinload(Entry.theme_tags).joinedload(ThemeTag.theme),
             selectinload(Entry.sources),
             selectinload(Entry.outcomes),
-            selectinload(Entry.links).selectinload(EntryLink.to_entry),
+            selectinload(Entry.links).joinedload(EntryLink.to_entry),
         )
     )
     if entry is None or not can_know_of(user, entry):
@@ -67,27 +72,88 @@ def get_visible_entry(slug: str, user: Any) -> Entry:
     return entry
 
 
-def latest_entries(user: Any, limit: int = 6) -> list[Entry]:
-    """The most recently published entries ``user`` may read, newest first."""
-    return list(
-        db.session.scalars(
-            select(Entry)
-            .where(visible_entries(user))
-            .order_by(Entry.published_on.desc(), Entry.title)
-            .limit(limit)
-            .options(*ENTRY_LOAD_OPTIONS)
-        )
-    )
+# The order of every listing: newest first, then by title (ix_entry_listing holds both); the id
+# settles ties, so that pages of a listing never overlap.
+LISTING_ORDER = (Entry.published_on.desc(), Entry.title, Entry.id)
+
+
+def listing_scope(user: Any) -> str:
+    """Which readers see the same entries in listings and counts: ``"members"`` or ``"public"``.
+
+    Listings show published entries only (:func:`visible_entries`), and which of those a reader
+    may read depends on nothing but whether they are a network member; work in progress is never
+    counted, even for the people working on it. Counts and id lists are memoised per data
+    version under this scope (:func:`kb.services.dataversion.memo`); if reading rules ever depend
+    on more than membership, this must say so.
+    """
+    return "members" if is_member(user) else "public"
+
+
+@dataclass(frozen=True)
+class SiteRef:
+    """A site as a listing names it."""
+
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class EntryCard:
+    """What a listing shows of an entry (the ``entry_card`` macro): plain values, read in one
+    query with no ORM objects, so that they are cheap to load and safe to memoise and share."""
+
+    slug: str
+    type: EntryType
+    visibility: Visibility
+    title: str
+    summary: str
+    published_on: date | None
+    site: SiteRef | None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> EntryCard:
+        """A card from the last ``len(CARD_COLUMNS)`` values of a row that selected them."""
+        slug, entry_type, visibility, title, summary, published_on, site_slug, site_name = row[-len(CARD_COLUMNS):]
+        site = SiteRef(site_slug, site_name) if site_slug is not None else None
+        return cls(slug, entry_type, visibility, title, summary, published_on, site)
+
+
+CARD_COLUMNS = (Entry.slug, Entry.type, Entry.visibility, Entry.title, Entry.summary, Entry.published_on,
+                Site.slug, Site.name)
+
+
+def card_query(page: Select, *columns: Any) -> Select:
+    """``SELECT columns…, CARD_COLUMNS`` of the entries whose ids ``page`` selects (a query of
+    ``Entry.id`` with its order, limit and offset), in :data:`LISTING_ORDER`.
+
+    Choosing the page's ids first lets that query run on the covering indexes alone; only the
+    page's own rows are then read (on SQLite, reading an entry's row means reading past its body,
+    so a query that filtered or sorted on row columns would read every row it passed over).
+    """
+    return (select(*columns, *CARD_COLUMNS).select_from(Entry).outerjoin(Site, Entry.site_id == Site.id)
+            .where(Entry.id.in_(page.scalar_subquery())).order_by(*LISTING_ORDER))
+
+
+def latest_entries(user: Any, limit: int = 6) -> list[EntryCard]:
+    """The most recently published entries ``user`` may read, newest first (memoised per data
+    version and reader scope; the query walks ix_entry_listing)."""
+    page = select(Entry.id).where(visible_entries(user)).order_by(*LISTING_ORDER).limit(limit)
+    return list(memo(("latest", listing_scope(user), limit), lambda: tuple(
+        EntryCard.from_row(row) for row in db.session.execute(card_query(page)))))
 
 
 def count_visible(user: Any) -> dict[str, int]:
-    """How many entries of each type ``user`` may read."""
-    rows = db.session.execute(
-        select(Entry.type, func.count(Entry.id)).where(visible_entries(user)).group_by(Entry.type)
-    )
-    counts = {entry_type.value: 0 for entry_type in EntryType}
-    counts.update({entry_type.value: n for entry_type, n in rows})
-    return counts
+    """How many entries of each type ``user`` may read (memoised per data version and scope)."""
+
+    def count() -> tuple[tuple[str, int], ...]:
+        rows = db.session.execute(
+            select(Entry.type, func.count(Entry.id)).where(visible_entries(user)).group_by(Entry.type)
+        )
+        counts = {entry_type.value: 0 for entry_type in EntryType}
+        counts.update({entry_type.value: n for entry_type, n in rows})
+        return tuple(counts.items())
+
+    return dict(memo(("types", listing_scope(user)), count))
 
 
 @dataclass(frozen=True)
@@ -115,7 +181,7 @@ def related_entries(entry: Entry, user: Any) -> list[RelatedEntry]:
     incoming = db.session.scalars(
         select(EntryLink)
         .where(EntryLink.to_entry_id == entry.id)
-        .options(selectinload(EntryLink.from_entry))
+        .options(joinedload(EntryLink.from_entry))
         .order_by(EntryLink.id)
     )
     related += [
@@ -124,19 +190,6 @@ def related_entries(entry: Entry, user: Any) -> list[RelatedEntry]:
         if can_view_entry(user, link.from_entry)
     ]
     return related
-
-
-def entries_for_site(site: Site, user: Any) -> list[Entry]:
-    """Entries ``user`` may read that belong to ``site`` or involve it, newest first."""
-    involved = select(Entry.id).join(Entry.other_sites).where(Site.id == site.id)
-    return list(
-        db.session.scalars(
-            select(Entry)
-            .where(visible_entries(user), or_(Entry.site_id == site.id, Entry.id.in_(involved)))
-            .order_by(Entry.published_on.desc(), Entry.title)
-            .options(*ENTRY_LOAD_OPTIONS)
-        )
-    )
 
 
 # --- saving -------------------------------------------------------------------------------

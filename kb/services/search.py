@@ -15,6 +15,7 @@ from typing import Any
 from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from kb import search as search_backend
 from kb.extensions import db
@@ -26,6 +27,8 @@ from kb.services.entries import ENTRY_LOAD_OPTIONS
 from kb.services.errors import BadRequest, NotFound
 from kb.services.filters import Filters
 from kb.services.permissions import can_view_entry, is_member
+
+SIMILAR_SPARE = 5  # related entries asked for beyond those shown, in case some may not be shown
 
 FACET_LABELS = {
     "type": "Type",
@@ -137,12 +140,24 @@ def search(filters: Filters, user: Any, page_size: int = 20) -> SearchPage:
 
 
 def similar_entries(entry: Entry, user: Any, limit: int = 5) -> list[Entry]:
-    """Up to ``limit`` entries ``user`` may read that are most like ``entry`` (none if search is down)."""
+    """Up to ``limit`` entries ``user`` may read that are most like ``entry`` (none if search is down).
+
+    The backend works the list out once per version of ``entry`` and keeps it
+    (:mod:`kb.search.similar`), so it may name entries deleted, archived or made network-only
+    since: every one is loaded and checked against ``user`` here, and a few spare ones are asked
+    for so that the list stays full. Entries published since the list was kept join it at
+    ``entry``'s next version or the next index rebuild.
+    """
     try:
-        ids = search_backend.backend().related(entry.id, readers_of(user), limit)
+        ids = search_backend.backend().related(entry.id, readers_of(user), limit + SIMILAR_SPARE)
     except IndexUnavailable:
         return []
-    return [e for e in _load(ids) if can_view_entry(user, e)]
+    if not ids:
+        return []
+    # Only what the list shows (title, type, site) is loaded: not the tags and sites a search result needs.
+    loaded = db.session.scalars(select(Entry).where(Entry.id.in_(ids)).options(joinedload(Entry.site)))
+    readable = {e.id: e for e in loaded if can_view_entry(user, e)}
+    return [readable[i] for i in ids if i in readable][:limit]
 
 
 def _named(model, slug: str | None, what: str):

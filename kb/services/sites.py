@@ -14,10 +14,26 @@ from kb import textcheck
 from kb.extensions import db
 from kb.models import Entry, Polarity, Site, SiteKind, Theme, ThemeTag
 from kb.services import audit
+from kb.models.entries import entry_other_site
+from kb.services.browse import Page, page_offset
 from kb.services.content_io.schema import SLUG_PATTERN, Problem, SiteRecord, validate
+from kb.services.dataversion import memo
+from kb.services.entries import LISTING_ORDER, EntryCard, card_query, listing_scope
 from kb.services.errors import Invalid, NotFound
 from kb.services.permissions import require_admin, visible_entries
 from kb.services.records import site_from_validated, site_record
+
+
+@dataclass(frozen=True)
+class SiteSummary:
+    """A site as the site lists show it (plain values, safe to memoise and share)."""
+
+    slug: str
+    name: str
+    kind: SiteKind
+    wave: int | None
+    region: str
+    summary: str
 
 
 @dataclass(frozen=True)
@@ -26,22 +42,28 @@ class SiteGroup:
 
     heading: str
     description: str
-    sites: list[Site]
+    sites: tuple[SiteSummary, ...]
 
 
 def sites_by_wave() -> list[SiteGroup]:
-    """Wave 1 pioneers, wave 2 pioneers, then associates and comparators, each by name."""
-    sites = list(db.session.scalars(select(Site).order_by(Site.name)))
-    groups = [
-        SiteGroup("Wave 1 pioneers", "Chosen in November 2013.", [s for s in sites if s.wave == 1]),
-        SiteGroup("Wave 2 pioneers", "Joined in January 2015.", [s for s in sites if s.wave == 2]),
-        SiteGroup(
-            "Other places in the network",
-            "Places that were not pioneers but whose experience the network learns from.",
-            [s for s in sites if s.kind != SiteKind.PIONEER],
-        ),
-    ]
-    return [group for group in groups if group.sites]
+    """Wave 1 pioneers, wave 2 pioneers, then associates and comparators, each by name
+    (memoised per data version: the same for every reader)."""
+
+    def group() -> tuple[SiteGroup, ...]:
+        sites = [SiteSummary(*row) for row in db.session.execute(
+            select(Site.slug, Site.name, Site.kind, Site.wave, Site.region, Site.summary).order_by(Site.name))]
+        groups = [
+            SiteGroup("Wave 1 pioneers", "Chosen in November 2013.", tuple(s for s in sites if s.wave == 1)),
+            SiteGroup("Wave 2 pioneers", "Joined in January 2015.", tuple(s for s in sites if s.wave == 2)),
+            SiteGroup(
+                "Other places in the network",
+                "Places that were not pioneers but whose experience the network learns from.",
+                tuple(s for s in sites if s.kind != SiteKind.PIONEER),
+            ),
+        ]
+        return tuple(group for group in groups if group.sites)
+
+    return list(memo(("sites-by-wave",), group))
 
 
 def get_site(slug: str) -> Site:
@@ -63,22 +85,59 @@ class ThemeBalance:
 
 def theme_profile(site: Site, user: Any) -> list[ThemeBalance]:
     """For each theme tagged on the site's own entries that ``user`` may read: enabler and barrier
-    counts, most-mentioned first."""
-    rows = db.session.execute(
-        select(ThemeTag.theme_id, ThemeTag.polarity, func.count(ThemeTag.id))
-        .join(Entry, ThemeTag.entry_id == Entry.id)
-        .where(Entry.site_id == site.id, visible_entries(user))
-        .group_by(ThemeTag.theme_id, ThemeTag.polarity)
-    ).all()
-    counts: dict[int, dict[Polarity, int]] = {}
-    for theme_id, polarity, n in rows:
-        counts.setdefault(theme_id, {})[polarity] = n
-    themes = {t.id: t for t in db.session.scalars(select(Theme).where(Theme.id.in_(counts)))}
-    balances = [
-        ThemeBalance(themes[theme_id], c.get(Polarity.ENABLER, 0), c.get(Polarity.BARRIER, 0))
-        for theme_id, c in counts.items()
-    ]
+    counts, most-mentioned first (counted once per data version, reader scope and site)."""
+
+    def count() -> tuple[tuple[int, int, int], ...]:
+        rows = db.session.execute(
+            select(ThemeTag.theme_id, ThemeTag.polarity, func.count(ThemeTag.id))
+            .join(Entry, ThemeTag.entry_id == Entry.id)
+            .where(Entry.site_id == site.id, visible_entries(user))
+            .group_by(ThemeTag.theme_id, ThemeTag.polarity)
+        ).all()
+        counts: dict[int, dict[Polarity, int]] = {}
+        for theme_id, polarity, n in rows:
+            counts.setdefault(theme_id, {})[Polarity(polarity)] = n
+        return tuple((t, c.get(Polarity.ENABLER, 0), c.get(Polarity.BARRIER, 0)) for t, c in counts.items())
+
+    counted = memo(("site-profile", listing_scope(user), site.id), count)
+    themes = {t.id: t for t in db.session.scalars(select(Theme).where(Theme.id.in_([t for t, _, _ in counted])))}
+    balances = [ThemeBalance(themes[t], enablers, barriers) for t, enablers, barriers in counted if t in themes]
     return sorted(balances, key=lambda b: (-(b.enablers + b.barriers), b.theme.name))
+
+
+# Entries shown in one list of a site page at a time.
+SITE_PAGE_SIZE = 20
+
+
+def site_entries(site: Site, user: Any, number: int = 1, *, involved: bool = False,
+                 size: int = SITE_PAGE_SIZE) -> Page[EntryCard]:
+    """Page ``number`` of the entries ``user`` may read that belong to ``site`` — or, with
+    ``involved``, that belong elsewhere (or to no site) and involve it — newest first.
+
+    :raise NotFound: if the list ends before that page.
+    """
+    if involved:
+        others = select(entry_other_site.c.entry_id).where(entry_other_site.c.site_id == site.id)
+        own = select(Entry.id).where(Entry.site_id == site.id)
+        # "Not one of its own" as ids rather than a test of entry.site_id, so that the query is
+        # answered from the indexes without reading the entry rows.
+        where = (Entry.id.in_(others), Entry.id.not_in(own))
+        what = f"the other entries that involve {site.name}"
+    else:
+        where = (Entry.site_id == site.id,)
+        what = f"the entries from {site.name}"
+    conditions = (visible_entries(user), *where)
+    total = memo(("site-entries", listing_scope(user), site.id, involved),
+                 lambda: db.session.scalar(select(func.count(Entry.id)).where(*conditions)) or 0)
+    offset = page_offset(total, number, size, what)
+
+    def read() -> tuple[EntryCard, ...]:
+        page = select(Entry.id).where(*conditions).order_by(*LISTING_ORDER).limit(size).offset(offset)
+        return tuple(EntryCard.from_row(row) for row in db.session.execute(card_query(page))) if total else ()
+
+    # The first page is memoised, as a theme side's is (see kb.services.themes._side).
+    cards = memo(("site-entries-page", listing_scope(user), site.id, involved, size), read) if number == 1 else read()
+    return Page(list(cards), number, size, total)
 
 
 def apply_record(site: Site, slug: str, record: dict[str, Any]) -> None:

@@ -4,26 +4,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from kb.extensions import db
 from kb.models import Entry, Polarity, Theme, ThemeTag
 from kb.services import audit
+from kb.services.browse import Page, page_offset
 from kb.services.content_io.schema import Problem, ThemeRecord, validate
+from kb.services.dataversion import memo
+from kb.services.entries import LISTING_ORDER, EntryCard, card_query, listing_scope
 from kb.services.errors import Invalid, NotFound
 from kb.services.permissions import require_admin, visible_entries
 from kb.services.records import theme_record
 
 
 @dataclass(frozen=True)
+class ThemeRef:
+    """A theme as the theme lists show it (plain values, safe to memoise and share)."""
+
+    slug: str
+    name: str
+    definition: str
+
+
+@dataclass(frozen=True)
 class ThemeCount:
     """A theme with how many readable entries tag it as an enabler and as a barrier."""
 
-    theme: Theme
+    theme: ThemeRef
     enablers: int
     barriers: int
 
@@ -31,28 +43,43 @@ class ThemeCount:
 @dataclass(frozen=True)
 class ThemeGroup:
     name: str
-    themes: list[ThemeCount]
+    themes: tuple[ThemeCount, ...]
+
+
+def tag_counts(user: Any) -> Mapping[tuple[int, Polarity], int]:
+    """How many entries ``user`` may read tag each theme as an enabler and as a barrier, by
+    ``(theme id, polarity)`` (absent: none). Counted once per data version and reader scope."""
+
+    def count() -> Mapping[tuple[int, Polarity], int]:
+        rows = db.session.execute(
+            select(ThemeTag.theme_id, ThemeTag.polarity, func.count(ThemeTag.id))
+            .join(Entry, ThemeTag.entry_id == Entry.id)
+            .where(visible_entries(user))
+            .group_by(ThemeTag.theme_id, ThemeTag.polarity)
+        ).all()
+        return MappingProxyType({(t, Polarity(p)): n for t, p, n in rows})
+
+    return memo(("theme-counts", listing_scope(user)), count)
 
 
 def themes_by_group(user: Any) -> list[ThemeGroup]:
-    """Every theme, in its group, in display order, with counts over entries ``user`` may read."""
-    rows = db.session.execute(
-        select(ThemeTag.theme_id, ThemeTag.polarity, func.count(ThemeTag.id))
-        .join(Entry, ThemeTag.entry_id == Entry.id)
-        .where(visible_entries(user))
-        .group_by(ThemeTag.theme_id, ThemeTag.polarity)
-    ).all()
-    counts: dict[tuple[int, Polarity], int] = {(t, p): n for t, p, n in rows}
-    groups: dict[str, list[ThemeCount]] = {}
-    for theme in db.session.scalars(select(Theme).order_by(Theme.position, Theme.name)):
-        groups.setdefault(theme.group, []).append(
-            ThemeCount(
-                theme,
-                counts.get((theme.id, Polarity.ENABLER), 0),
-                counts.get((theme.id, Polarity.BARRIER), 0),
-            )
-        )
-    return [ThemeGroup(name, themes) for name, themes in groups.items()]
+    """Every theme, in its group, in display order, with counts over entries ``user`` may read
+    (memoised per data version and reader scope)."""
+
+    def group() -> tuple[ThemeGroup, ...]:
+        counts = tag_counts(user)
+        groups: dict[str, list[ThemeCount]] = {}
+        rows = db.session.execute(select(Theme.id, Theme.slug, Theme.name, Theme.definition, Theme.group)
+                                  .order_by(Theme.position, Theme.name))
+        for theme_id, slug, name, definition, group_name in rows:
+            groups.setdefault(group_name, []).append(ThemeCount(
+                ThemeRef(slug, name, definition),
+                counts.get((theme_id, Polarity.ENABLER), 0),
+                counts.get((theme_id, Polarity.BARRIER), 0),
+            ))
+        return tuple(ThemeGroup(name, tuple(themes)) for name, themes in groups.items())
+
+    return list(memo(("themes-by-group", listing_scope(user)), group))
 
 
 def get_theme(slug: str) -> Theme:
@@ -63,29 +90,58 @@ def get_theme(slug: str) -> Theme:
     return theme
 
 
+# Tags shown on one side of a theme page at a time.
+SIDE_PAGE_SIZE = 20
+_SIDE_NAMES = {Polarity.ENABLER: "what helped", Polarity.BARRIER: "what got in the way"}
+
+
+@dataclass(frozen=True)
+class TagCard:
+    """One tag on a theme page: the entry (as a listing shows it) and its one-line reason."""
+
+    note: str
+    entry: EntryCard
+
+
 @dataclass(frozen=True)
 class ThemeSides:
-    """What enabled and what got in the way, as the tags (entry, site, note) that say so."""
+    """What enabled and what got in the way: one page of each, as the tags (entry, site, note)
+    that say so, newest entries first."""
 
-    enablers: list[ThemeTag]
-    barriers: list[ThemeTag]
+    enablers: Page[TagCard]
+    barriers: Page[TagCard]
 
 
-def theme_sides(theme: Theme, user: Any) -> ThemeSides:
-    """The readable tags for ``theme``, split by polarity, newest entries first."""
-    tags = list(
-        db.session.scalars(
-            select(ThemeTag)
-            .join(Entry, ThemeTag.entry_id == Entry.id)
-            .where(ThemeTag.theme_id == theme.id, visible_entries(user))
-            .order_by(Entry.published_on.desc(), Entry.title)
-            .options(selectinload(ThemeTag.entry).selectinload(Entry.site))
-        )
-    )
+def theme_sides(theme: Theme, user: Any, enablers_page: int = 1, barriers_page: int = 1,
+                size: int = SIDE_PAGE_SIZE) -> ThemeSides:
+    """Page ``enablers_page`` of the readable tags for ``theme`` as an enabler, and page
+    ``barriers_page`` of those as a barrier (each side is paged on its own).
+
+    :raise NotFound: if either side ends before the page asked for (the message says which).
+    """
+    counts = tag_counts(user)
     return ThemeSides(
-        enablers=[t for t in tags if t.polarity == Polarity.ENABLER],
-        barriers=[t for t in tags if t.polarity == Polarity.BARRIER],
+        enablers=_side(theme, Polarity.ENABLER, user, enablers_page, size, counts),
+        barriers=_side(theme, Polarity.BARRIER, user, barriers_page, size, counts),
     )
+
+
+def _side(theme: Theme, polarity: Polarity, user: Any, number: int, size: int,
+          counts: Mapping[tuple[int, Polarity], int]) -> Page[TagCard]:
+    total = counts.get((theme.id, polarity), 0)
+    offset = page_offset(total, number, size, f"{_SIDE_NAMES[polarity]} for {theme.name}")
+    tagged = (ThemeTag.entry_id == Entry.id, ThemeTag.theme_id == theme.id, ThemeTag.polarity == polarity)
+
+    def read() -> tuple[TagCard, ...]:
+        page = (select(Entry.id).join(ThemeTag, and_(*tagged)).where(visible_entries(user))
+                .order_by(*LISTING_ORDER).limit(size).offset(offset))
+        rows = db.session.execute(card_query(page, ThemeTag.note).join(ThemeTag, and_(*tagged))) if total else []
+        return tuple(TagCard(row[0], EntryCard.from_row(row)) for row in rows)
+
+    # The first page of each side is the one every link leads to: it is memoised (a few KB per
+    # theme, side and scope); later pages are read each time, which keeps the memo small.
+    cards = memo(("theme-side", listing_scope(user), theme.id, polarity, size), read) if number == 1 else read()
+    return Page(list(cards), number, size, total)
 
 
 def apply_record(theme: Theme, record: dict[str, Any], position: int) -> None:

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+from select import select as wait_until_readable
 
+import pytest
 from sqlalchemy import func, select
 
+from kb.config import PROJECT_ROOT
 from kb.extensions import db
-from kb.models import Entry, EntryType, Provenance, Revision, Site, SiteKind, Theme
-from kb.services.content_io import export_content, import_content
+from kb.markdown import to_plain_text
+from kb.models import AuditEvent, Entry, EntryType, Provenance, Revision, Site, SiteKind, Theme, ThemeTag
+from kb.models.entries import offer_body_text
+from kb.services.content_io import export_content, import_content, importer, reading
+from kb.services.records import entry_record
 from tests.conftest import CONTENT_DIR, NOW
 
 
@@ -185,7 +196,8 @@ def test_a_broken_edit_leaves_the_existing_entry_as_it_was(app, tmp_path):
     assert (entry.title, entry.version) == ("Original", 1)
 
 
-def test_hostile_files_are_refused_with_a_message(app, tmp_path):
+@pytest.mark.parametrize("workers", [0, 2], ids=["read-here", "read-by-workers"])
+def test_hostile_files_are_refused_with_a_message(app, tmp_path, workers):
     root = _minimal_content(tmp_path / "c")
     (root / "entries" / "Bad Name.md").write_text("---\n---\n", encoding="utf-8")
     (root / "entries" / "binary.md").write_bytes(b"\xff\xfe\x00garbage")
@@ -195,7 +207,7 @@ def test_hostile_files_are_refused_with_a_message(app, tmp_path):
     (root / "entries" / "python-tag.md").write_text("---\ntitle: !!python/name:os.system\n---\n", encoding="utf-8")
     (root / "entries" / "new.md").write_text("---\ntitle: Hidden behind /entries/new\n---\n", encoding="utf-8")
 
-    report = import_content(root, now=NOW)
+    report = import_content(root, now=NOW, workers=workers)
 
     messages = "\n".join(report.errors)
     assert "Bad Name.md:1: file name must be a slug" in messages
@@ -262,3 +274,136 @@ def test_cli_export_and_import_round_trip(content_app, tmp_path):
     result = runner.invoke(args=["kb", "import", str(tmp_path / "out")])
     assert result.exit_code == 0
     assert "entries: 0 created, 0 updated" in result.output
+
+
+# --- large imports: files read by worker processes, new entries written in batches ------------
+
+
+def test_files_read_and_converted_by_worker_processes_import_as_they_would_in_process(app):
+    report = import_content(CONTENT_DIR, now=NOW, workers=2)
+
+    assert report.errors == [] and report.created["entries"] >= 45
+    for entry in db.session.scalars(select(Entry)):
+        assert entry.body_text == to_plain_text(entry.body), entry.slug
+        revisions = db.session.scalars(select(Revision).where(Revision.entry_id == entry.id)).all()
+        assert [(r.number, r.snapshot, r.author_id) for r in revisions] == [(1, entry_record(entry), None)]
+        assert entry.version == 1 and entry.modified_at is not None
+    # Read again in this process, every file is found equal to what the workers' import wrote.
+    again = import_content(CONTENT_DIR, now=NOW, workers=0)
+    assert not again.changed and again.unchanged["entries"] == report.created["entries"]
+
+
+BATCH_ENTRY = """---
+title: Entry {n}
+type: case_study
+site: testshire
+published: 2015-01-01
+summary: Entry number {n}.
+themes:
+  - {{theme: leadership, polarity: {polarity}, note: Because.}}
+sources:
+  - {{title: A source}}
+{links}---
+## Entry {n}
+
+A *short* body with [a link](https://example.org/{n}) and a list:
+
+* one
+* two
+"""
+
+
+def _batch_entry(root: Path, n: int, polarity: str = "enabler", links: tuple[str, ...] = ()) -> Path:
+    path = root / "entries" / f"entry-{n:03d}.md"
+    lines = "".join(f"  - {{rel: describes, entry: {slug}}}\n" for slug in links)
+    path.write_text(BATCH_ENTRY.format(n=n, polarity=polarity, links=f"links:\n{lines}" if links else ""),
+                    encoding="utf-8")
+    return path
+
+
+def test_a_bad_file_in_the_middle_of_a_batch_is_skipped_and_the_rest_of_the_batch_imported(app, tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "FLUSH_BATCH", 4)  # several batches of new entries, not one
+    root = _minimal_content(tmp_path / "c")
+    paths = {n: _batch_entry(root, n, links=("entry-000",) if n else ("entry-014",)) for n in range(15)}
+    broken = _batch_entry(root, 7, polarity="sideways")
+    linker = _batch_entry(root, 8, links=("entry-007",))
+    paths[11].write_bytes(paths[11].read_bytes().replace(b"short", b"sh\xffort"))
+
+    report = import_content(root, now=NOW, workers=2)
+
+    assert report.errors == [
+        f"{broken}:8: themes.0.polarity: must be 'enabler' or 'barrier'",
+        f"{linker}:12: links.0.entry: there is no entry 'entry-007'",
+        f"{paths[11]}:16: file is not valid UTF-8",
+    ]
+    imported = {e.slug: e for e in db.session.scalars(select(Entry))}
+    assert sorted(imported) == [f"entry-{n:03d}" for n in range(15) if n not in (7, 8, 11)]
+    assert report.created["entries"] == 12
+    for entry in imported.values():
+        target = "entry-014" if entry.slug == "entry-000" else "entry-000"
+        assert [(link.rel.value, link.to_entry.slug) for link in entry.links] == [("describes", target)]
+        assert entry.body_text.startswith(f"Entry {entry.slug[-3:].lstrip('0') or '0'} A short body with a link")
+        revisions = db.session.scalars(select(Revision).where(Revision.entry_id == entry.id)).all()
+        assert [(r.number, r.snapshot) for r in revisions] == [(1, entry_record(entry))]
+    # Nothing of the refused files was written, not even their tags.
+    assert db.session.scalar(select(func.count(ThemeTag.id))) == 12
+    assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "entry_imported")) == 12
+
+
+def test_an_import_killed_while_writing_leaves_no_half_imported_file(app, tmp_path):
+    root = _minimal_content(tmp_path / "c")
+    count = reading.PARALLEL_FROM + 100  # read by worker processes, as a large import is
+    for n in range(count):
+        _batch_entry(root, n, links=(f"entry-{n - 1:03d}",) if n else ())
+    env = {**os.environ, "KB_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "KB_INSTANCE_PATH": app.config["KB_INSTANCE_PATH"], "KB_INDEX_DIR": str(app.config["KB_INDEX_DIR"])}
+    process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "kb", "kb", "import", str(root)],
+                               env=env, cwd=PROJECT_ROOT, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        _wait_for_line(process, "Importing entries", deadline=time.monotonic() + 300)
+        os.killpg(process.pid, signal.SIGKILL)  # the importer and its worker processes
+    finally:
+        process.wait(timeout=60)
+        process.stderr.close()
+    assert process.returncode == -signal.SIGKILL  # killed, not finished
+
+    db.session.expire_all()
+    present = db.session.scalars(select(Entry)).all()
+    for entry in present:  # any entry there is whole: fields, tags, links and its revision
+        assert entry.theme_tags and (entry.links or entry.slug == "entry-000"), entry.slug
+        assert db.session.scalar(select(Revision.snapshot).where(Revision.entry_id == entry.id)) == entry_record(entry)
+    assert db.session.scalar(select(func.count(ThemeTag.id))) == len(present)
+
+    report = import_content(root, now=NOW)
+
+    assert report.errors == [] and report.created["entries"] == count - len(present)
+    assert db.session.scalar(select(func.count(Revision.id))) == count
+
+
+def _wait_for_line(process: subprocess.Popen, text: str, *, deadline: float) -> None:
+    """Read the process's stderr until a line contains ``text``."""
+    seen = []
+    while time.monotonic() < deadline:
+        ready, _, _ = wait_until_readable([process.stderr], [], [], 1.0)
+        if ready:
+            line = process.stderr.readline()
+            if not line:
+                break
+            seen.append(line)
+            if text in line:
+                return
+    raise AssertionError(f"{text!r} never came; the process wrote: {''.join(seen)[-2000:]}")
+
+
+def test_plain_text_offered_to_an_entry_is_taken_only_for_the_very_body_it_was_made_from():
+    entry = Entry()
+    offer_body_text(entry, "**Bold** words", "offered text")
+    entry.body = "**Other** words"
+    assert entry.body_text == "Other words"  # not the offer: converted from the body set
+
+    offer_body_text(entry, "**Bold** words", "Bold words (derived elsewhere)")
+    entry.body = "**Bold** words"
+    assert entry.body_text == "Bold words (derived elsewhere)"
+    entry.body = "**Bold** words"  # an offer is used once
+    assert entry.body_text == "Bold words"

@@ -65,6 +65,42 @@ class ParsedYaml:
             line = node.start_mark.line
         return self.first_line + line
 
+    def lines(self) -> LineMap:
+        """The file line of every value, detached from the node tree (small, and picklable: what a
+        worker process sends back instead of the nodes, which hold the whole text)."""
+        found: dict[tuple[Any, ...], int] = {}
+
+        def walk(node: yaml.Node, loc: tuple[Any, ...]) -> None:
+            found[loc] = self.first_line + node.start_mark.line
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    if isinstance(key, yaml.ScalarNode) and (*loc, key.value) not in found:
+                        walk(value, (*loc, key.value))
+            elif isinstance(node, yaml.SequenceNode):
+                for index, item in enumerate(node.value):
+                    walk(item, (*loc, index))
+
+        if self.node is None:
+            found[()] = self.first_line
+        else:
+            walk(self.node, ())
+        return LineMap(found)
+
+
+@dataclass
+class LineMap:
+    """:meth:`ParsedYaml.line_for` without the nodes: the line of every value by its ``loc``."""
+
+    found: dict[tuple[Any, ...], int]
+
+    def line_for(self, loc: tuple[Any, ...]) -> int:
+        """The file line of the value at ``loc``, or of its nearest parent (as :meth:`ParsedYaml.line_for`)."""
+        for end in range(len(loc), -1, -1):
+            line = self.found.get(tuple(loc[:end]))
+            if line is not None:
+                return line
+        return self.found[()]
+
 
 @dataclass
 class ContentFile:

@@ -22,16 +22,18 @@ Contract:
   for the index lock): the transaction queues every entry's update in ``index_queue`` as any save
   does, so an import that stops before the index is written leaves them queued, never lost.
 
-For speed (docs/benchmarks.md, ``bench/import.py``): new entries are inserted together in one
-flush, with no query for the links they cannot have yet, and front matter is parsed by libyaml
-where it is safe to (:func:`.frontmatter.parse_yaml`).
+For speed (docs/benchmarks.md, ``bench/import.py``): a large import reads and checks its files,
+and turns entry bodies into plain text for search, in worker processes (:mod:`.reading`), the
+plain text while this process writes; new entries are inserted together in one flush, and their
+links, first revisions and audit events in one flush per :data:`FLUSH_BATCH` entries
+(:meth:`_Run.write_new_entry`); front matter is parsed by libyaml where it is safe to
+(:func:`.frontmatter.parse_yaml`).
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -42,37 +44,25 @@ from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kb.extensions import db
-from kb.models import Entry, Site, Theme
+from kb.models import Entry, EntryLink, LinkRel, Revision, Site, Theme
+from kb.models.entries import offer_body_text
 from kb.search import indexing
 from kb.services import audit
 from kb.services import entries as entry_service
 from kb.services import sites as site_service
 from kb.services import themes as theme_service
-from kb.services.content_io import frontmatter
+from kb.services.content_io import frontmatter, reading
 from kb.services.content_io.report import ImportReport
 from kb.services.content_io.rule import IMPORT_REVISION_PREFIX, Decision, decide, digest, legacy_baselines
 from kb.services.versions import retrying
-from kb.services.records import (
-    entry_from_validated,
-    entry_record,
-    site_from_validated,
-    site_record,
-    theme_record,
-)
-from kb.services.content_io.schema import (
-    RESERVED_ENTRY_SLUGS,
-    SLUG_PATTERN,
-    EntryRecord,
-    Problem,
-    SiteRecord,
-    ThemeRecord,
-    validate,
-)
+from kb.services.records import entry_record, site_record, theme_record
+from kb.services.content_io.schema import Problem, ThemeRecord, validate
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Progress = Callable[[list[T], str], Iterable[T]]
-_SLUG = re.compile(SLUG_PATTERN)
+# New entries whose links, revisions and audit events are written in one flush.
+FLUSH_BATCH = 500
 
 
 def no_progress(items: list[T], label: str) -> Iterable[T]:
@@ -87,15 +77,19 @@ class _Candidate:
     path: Path
     slug: str
     record: dict[str, Any]
-    parsed: frontmatter.ParsedYaml
+    parsed: frontmatter.ParsedYaml | frontmatter.LineMap  # anything with line_for(loc)
     line: int = 1
     position: int = 0
+    body_text: str | None = None  # an entry's to_plain_text(body), derived while reading
 
 
 class _Run:
     def __init__(self, root: Path, now: datetime, progress: Progress, take_file: set[tuple[str, str]],
-                 write_index: bool = True):
+                 write_index: bool = True, workers: int | None = None):
         self.root = root
+        self.workers = workers  # asked for; self.pool holds the processes during run()
+        self.pool = reading.Workers(0)
+        self.paths: dict[str, list[Path]] = {}
         self.write_index = write_index
         self.now = now
         self.progress = progress
@@ -107,28 +101,28 @@ class _Run:
     def fail(self, path: Path, line: int, message: str) -> None:
         self.report.errors.append(f"{path}:{line}: {message}")
 
-    def fail_all(self, path: Path, parsed: frontmatter.ParsedYaml, problems: list[Problem]) -> None:
+    def fail_all(self, path: Path, parsed: frontmatter.ParsedYaml | frontmatter.LineMap,
+                 problems: list[Problem]) -> None:
         for problem in problems:
             self.fail(path, parsed.line_for(problem.loc), problem.message)
 
-    def read_markdown(self, path: Path, model: type, to_record) -> _Candidate | None:  # noqa: ANN001
-        slug = path.stem
-        if not _SLUG.match(slug) or len(slug) > 80:
-            self.fail(path, 1, "file name must be a slug (lowercase letters, digits and single hyphens) ending in .md")
-            return None
-        if model is EntryRecord and slug in RESERVED_ENTRY_SLUGS:
-            self.fail(path, 1, f"file name {slug!r} is reserved for the site's own pages: choose another")
-            return None
+    def read_markdown(self, folder: str, label: str) -> list[_Candidate]:
+        """The valid files of ``folder`` (``sites`` or ``entries``), read by :mod:`.reading`; the
+        others are reported."""
+        paths = self.paths[folder]
+        candidates = []
+        # The progress bar moves as each file's result arrives (in order) from the readers.
+        results = self.pool.read(paths, self.root, folder)
         try:
-            content = frontmatter.split(frontmatter.read_text(path, self.root))
-        except frontmatter.ContentFileError as exc:
-            self.fail(path, exc.line, exc.message)
-            return None
-        validated, problems = validate(model, content.front.data)
-        if problems:
-            self.fail_all(path, content.front, problems)
-            return None
-        return _Candidate(path, slug, to_record(validated, content.body), content.front)
+            for _ in self.progress(paths, label):
+                read = next(results)
+                for line, message in read.errors:
+                    self.fail(read.path, line, message)
+                if read.record is not None:
+                    candidates.append(_Candidate(read.path, read.slug, read.record, read.lines))
+        finally:
+            results.close()
+        return candidates
 
     def read_themes(self) -> list[_Candidate]:
         path = self.root / "themes.yml"
@@ -195,15 +189,23 @@ class _Run:
     # -- the run ---------------------------------------------------------------------------
 
     def run(self) -> ImportReport:
+        self.paths = {folder: self.markdown_files(folder) for folder in ("sites", "entries")}
+        files = sum(len(paths) for paths in self.paths.values())
+        with reading.Workers(reading.worker_count(files, self.workers)) as self.pool:
+            report = self.import_files()
+        if self.write_index and has_app_context() and "kb.search" in current_app.extensions:
+            try:
+                indexing.drain(current_app.extensions["kb.search"], wait=True)
+            except Exception:
+                # The import has committed and stands; its updates stay queued for
+                # `flask kb index check`, the next save or the next start.
+                log.exception("search index update after import failed; the updates stay queued")
+        return report
+
+    def import_files(self) -> ImportReport:
         themes = self.read_themes()
-        site_candidates = [
-            c for path in self.progress(self.markdown_files("sites"), "Reading sites")
-            if (c := self.read_markdown(path, SiteRecord, site_from_validated))
-        ]
-        entry_candidates = [
-            c for path in self.progress(self.markdown_files("entries"), "Reading entries")
-            if (c := self.read_markdown(path, EntryRecord, entry_from_validated))
-        ]
+        site_candidates = self.read_markdown("sites", "Reading sites")
+        entry_candidates = self.read_markdown("entries", "Reading entries")
 
         site_slugs = set(db.session.scalars(select(Site.slug))) | {c.slug for c in site_candidates}
         theme_slugs = set(db.session.scalars(select(Theme.slug))) | {c.slug for c in themes}
@@ -249,17 +251,9 @@ class _Run:
         # does not write them: they are written below, after the transaction, in one go.
         db.session.info[indexing.DEFER_DRAIN] = True
         try:
-            report = retrying(write, what="import")
+            return retrying(write, what="import")
         finally:
             db.session.info.pop(indexing.DEFER_DRAIN, None)
-        if self.write_index and has_app_context() and "kb.search" in current_app.extensions:
-            try:
-                indexing.drain(current_app.extensions["kb.search"], wait=True)
-            except Exception:
-                # The import has committed and stands; its updates stay queued for
-                # `flask kb index check`, the next save or the next start.
-                log.exception("search index update after import failed; the updates stay queued")
-        return report
 
     # -- deciding --------------------------------------------------------------------------
 
@@ -362,25 +356,28 @@ class _Run:
         changed: list[tuple[Entry, _Candidate, tuple[str, str] | None]] = []
         # First every changed entry's own fields (creating new ones), so that links written in
         # the second pass can point at entries created by this same import.
-        decided = self.decisions("entries", candidates, lookups.entries, entry_record)
-        for candidate, entry, decision, file_digest in self.progress(decided, "Importing entries"):
-            if decision not in (Decision.CREATE, Decision.APPLY):
-                continue
-            before = None if entry is None else (entry.status.value, entry.visibility.value)
-            if entry is None:
-                entry = Entry(slug=candidate.slug, version=0)
-                db.session.add(entry)
-                lookups.entries[candidate.slug] = entry
-            entry_service.apply_fields(entry, candidate.record, lookups)
-            entry.imported_digest = file_digest
-            changed.append((entry, candidate, before))
-        # New entries are inserted together here (apply_fields flushes nothing for them); having
-        # just been inserted, they have no links yet, which saves a query per entry below.
+        decided = [item for item in self.decisions("entries", candidates, lookups.entries, entry_record)
+                   if item[2] in (Decision.CREATE, Decision.APPLY)]
+        # The bodies' plain texts are derived by the worker processes meanwhile, in this order
+        # (kept on the candidate, in case the writing has to start again).
+        texts = self.pool.plain_texts([c.record.get("body", "") for c, *_ in decided if c.body_text is None])
+        try:
+            for candidate, entry, _, file_digest in self.progress(decided, "Importing entries"):
+                if candidate.body_text is None:
+                    candidate.body_text = next(texts)
+                changed.append(self.write_fields(candidate, entry, file_digest, lookups))
+        finally:
+            texts.close()
+        # New entries are inserted together here (apply_fields flushes nothing for them).
         db.session.flush()
-        for entry, _, before in changed:
-            if before is None:
-                set_committed_value(entry, "links", [])
+        new = [item for item in changed if item[2] is None]
+        for start in range(0, len(new), FLUSH_BATCH):
+            for entry, candidate, _ in new[start:start + FLUSH_BATCH]:
+                self.write_new_entry(entry, candidate, lookups)
+            db.session.flush()
         for entry, candidate, before in changed:
+            if before is None:
+                continue
             entry_service.apply_links(entry, candidate.record, lookups)
             entry_service.record_revision(
                 entry,
@@ -388,8 +385,47 @@ class _Run:
                 now=self.now,
                 summary=f"{IMPORT_REVISION_PREFIX}{candidate.path.name}",
             )
-            self.count("entries", before is None)
+            self.count("entries", False)
             self.audit_entry(entry, candidate, before)
+
+    def write_fields(self, candidate: _Candidate, entry: Entry | None, file_digest: str,
+                     lookups: entry_service.Lookups) -> tuple[Entry, _Candidate, tuple[str, str] | None]:
+        """Everything of an entry but its links (:func:`~kb.services.entries.apply_fields`), creating
+        it if ``entry`` is None; returns it with its status and visibility before (None: new)."""
+        before = None if entry is None else (entry.status.value, entry.visibility.value)
+        if entry is None:
+            entry = Entry(slug=candidate.slug, version=0)
+            db.session.add(entry)
+            lookups.entries[candidate.slug] = entry
+        if candidate.body_text is not None:
+            offer_body_text(entry, candidate.record.get("body", ""), candidate.body_text)
+        entry_service.apply_fields(entry, candidate.record, lookups)
+        entry.imported_digest = file_digest
+        if before is None:
+            # Version 1, as record_revision would make it (see write_new_entry).
+            entry.version, entry.modified_at = 1, self.now
+        return entry, candidate, before
+
+    def write_new_entry(self, entry: Entry, candidate: _Candidate, lookups: entry_service.Lookups) -> None:
+        """The links, first revision and audit event of an entry this import has just inserted.
+
+        The same rows :func:`~kb.services.entries.apply_links` and
+        :func:`~kb.services.entries.record_revision` write, without the two flushes each makes per
+        entry (a third of an import's time): those flushes clear old links and claim the next
+        version (:mod:`kb.services.versions`), and a row inserted by this very transaction has no
+        old links and cannot be claimed by anyone else before it commits. Its version (1) and
+        modification time were set before it was inserted.
+        """
+        set_committed_value(entry, "links", [])
+        entry.links = [
+            EntryLink(to_entry=lookups.entries[link["entry"]], rel=LinkRel(link["rel"]), position=i)
+            for i, link in enumerate(candidate.record.get("links", []))
+        ]
+        db.session.add(Revision(entry_id=entry.id, number=entry.version, snapshot=entry_record(entry),
+                                author_id=None, created_at=self.now, minor=False,
+                                summary=f"{IMPORT_REVISION_PREFIX}{candidate.path.name}"))
+        self.count("entries", True)
+        self.audit_entry(entry, candidate, None)
 
     def audit_entry(self, entry: Entry, candidate: _Candidate, before: tuple[str, str] | None) -> None:
         """Record a created entry, or a change of status or visibility, as ``entry_imported``."""
@@ -415,12 +451,15 @@ def _error_sort_key(error: str) -> tuple[str, int]:
 
 
 def import_content(root: Path, *, now: datetime, progress: Progress = no_progress,
-                   take_file: Iterable[tuple[str, str]] = (), write_index: bool = True) -> ImportReport:
+                   take_file: Iterable[tuple[str, str]] = (), write_index: bool = True,
+                   workers: int | None = None) -> ImportReport:
     """Import every valid file under ``root`` (see the module docstring for the contract).
 
     ``take_file`` names files, as ``(kind, slug)`` pairs (see :func:`.report.parse_target`), to apply
     even over changes made on the web: how a person resolves a conflict in the file's favour.
     ``write_index=False`` leaves the index updates queued (``index_queue``) for the caller to
     write with :func:`kb.search.indexing.drain` (the import benchmark times the two apart).
+    ``workers`` is how many processes read the files (:func:`.reading.read_files`; None: one per
+    core for a large import, 0: none).
     """
-    return _Run(Path(root), now, progress, set(take_file), write_index).run()
+    return _Run(Path(root), now, progress, set(take_file), write_index, workers).run()
