@@ -3,18 +3,21 @@
 #   make test  – set everything up and run every test, browser tests included; the app tests run
 #                twice, on SQLite and on a PostgreSQL server that the tests start themselves
 #
-# Prerequisites: Python 3.11+, Node.js with npm; for `make test` also Debian's `chromium` (browser
+# Prerequisites: CPython 3.12 or 3.13 (scripts/find-python finds one, or PYTHON=… names it; 3.11 is
+# refused: it crashes under the server's threads, docs/python-versions.md), Node.js with npm; for `make test` also Debian's `chromium` (browser
 # tests, at /usr/bin/chromium) and `postgresql` (server binaries in /usr/lib/postgresql/*/bin).
 # `make test` installs those two with apt-get when run as root, and otherwise stops at once,
 # saying what to install.
 
-PYTHON ?= python3
+# The interpreter the venv is made with: checked, and refused with the reason unless supported.
+PY         := $(shell PYTHON='$(PYTHON)' scripts/find-python)
+PY_VERSION := $(if $(PY),$(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])'))
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 FLASK  := $(BIN)/flask --app kb
 
-.PHONY: run test setup setup-test test-packages db content index clean
+.PHONY: run test setup setup-test test-packages python-check db content index clean
 
 # Served by gunicorn with the settings in gunicorn.conf.py (the tests' servers use the same).
 # Links in emails use KB_BASE_URL; unless it is set, they point at this server's own port.
@@ -24,9 +27,9 @@ run: setup db content index
 test: setup-test
 	$(BIN)/python -m pytest
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: python-check $(VENV)/.installed node_modules/.installed
 
-setup-test: test-packages setup $(VENV)/.installed-test
+setup-test: python-check test-packages setup $(VENV)/.installed-test
 
 # Debian packages the tests need: Chromium for the browser tests, PostgreSQL's server binaries for
 # the app tests (KB_CHROMIUM and KB_PG_BIN point elsewhere). Checked first, so that a missing one
@@ -59,10 +62,17 @@ content: db
 index: content
 	$(FLASK) kb index check --repair
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+# scripts/find-python has already said why when it found no supported interpreter.
+python-check:
+	@test -n "$(PY)" || { echo "make: stopping: no supported Python (see above)" >&2; exit 1; }
 
-$(VENV)/.installed: requirements.txt | $(BIN)/python
+# A venv made with another Python version (3.11, say) is made again rather than reused.
+$(VENV)/.python-$(PY_VERSION): | python-check
+	rm -rf $(VENV)
+	$(PY) -m venv $(VENV)
+	touch $@
+
+$(VENV)/.installed: requirements.txt $(VENV)/.python-$(PY_VERSION)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 

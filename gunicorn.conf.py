@@ -17,6 +17,13 @@ Sized for the embedded default (SQLite and a Whoosh index on local disk) on 2 co
 """
 
 import os
+import sys
+
+# CPython 3.11 corrupts its heap under these threads and workers die of SIGSEGV
+# (docs/python-versions.md); the Makefile picks a supported Python, and this stops anyone else.
+if not (3, 12) <= sys.version_info[:2] <= (3, 13):
+    raise SystemExit(f"Pioneer KB serves on CPython 3.12 or 3.13, not {sys.version.split()[0]}: "
+                     "3.11 crashes under the server's threads (docs/python-versions.md).")
 
 wsgi_app = "wsgi:app"
 bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
