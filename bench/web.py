@@ -18,7 +18,7 @@
    * **cold**: a fresh server for each kind, its first ``--cold-seconds`` from the moment it is ready;
    * **warm**: one server, a short unmeasured warm-up, then ``--rounds`` rounds of
      ceiling, home, ceiling, site, ... of ``--seconds`` each;
-   * **soak**: the same server, all kinds mixed, until it has answered ``--soak-requests``
+   * **soak**: the same server, all kinds mixed, until it has answered ``--soak-requests`` more
      requests (or ``--soak-seconds`` pass), sampling each gunicorn process's resident memory
      (``VmRSS``) and open files (``/proc/PID/fd``).
 
@@ -452,13 +452,15 @@ def warm_phase(args: argparse.Namespace, server: Served, paths: dict, ceiling: S
 
 
 def soak_phase(args: argparse.Namespace, server: Served, paths: dict, alarms: list) -> None:
-    """Every kind mixed until the server has answered --soak-requests; memory and open files sampled."""
-    say(f"\nsoak: every kind mixed, until {args.soak_requests} requests since start "
-        f"(at most {args.soak_seconds} s)")
+    """Every kind mixed for --soak-requests more requests (counted from the soak's start, not the
+    server's); memory and open files sampled after every slice and compared with the start."""
+    say(f"\nsoak: every kind mixed, for {args.soak_requests} requests after the "
+        f"{server.requests} already answered (at most {args.soak_seconds} s)")
     longest = max(len(paths[kind]) for kind in args.kinds)
     mixed = [paths[kind][i % len(paths[kind])] for i in range(longest) for kind in args.kinds]  # 1/6 each
-    began, first = time.monotonic(), server.processes()
-    while server.requests < args.soak_requests and time.monotonic() - began < args.soak_seconds:
+    began, first, start_count = time.monotonic(), server.processes(), server.requests
+    while (server.requests - start_count < args.soak_requests
+           and time.monotonic() - began < args.soak_seconds):
         run = wrk(server, mixed, min(args.seconds * 2, args.soak_seconds), args, "mixed")
         server.read_log("soak", alarms)
         show_processes(f"{server.requests:6} requests, {rate([run]):6.1f} req/s", server, compact=True)
@@ -470,9 +472,10 @@ def soak_phase(args: argparse.Namespace, server: Served, paths: dict, alarms: li
         + ("" if set(first) == set(last) else f" (processes changed: {sorted(first)} -> {sorted(last)})"))
     for pid in sorted(last):
         say(f"  files {pid} holds: {open_files_by_folder(pid)}")
-    if server.requests < args.soak_requests:
-        say(f"  only {server.requests} requests in the time allowed: raise --soak-seconds to reach "
-            f"{args.soak_requests}")
+    say(f"  the soak's own requests: {server.requests - start_count}")
+    if server.requests - start_count < args.soak_requests:
+        say(f"  only {server.requests - start_count} requests in the time allowed: raise --soak-seconds "
+            f"to reach {args.soak_requests}")
     say(f"  statuses over the server's life: {dict(sorted(server.statuses.items()))}")
 
 
