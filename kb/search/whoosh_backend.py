@@ -321,7 +321,9 @@ def whoosh_fields(document: IndexDocument) -> dict:
 
 
 def _leaves(searcher: Searcher):
-    return searcher.reader().leaf_readers()
+    """The searcher's segment readers with their document offsets. An index with no documents
+    (no entry published yet) is one ``EmptyReader`` with no segment: it has no leaves at all."""
+    return [(leaf, offset) for leaf, offset in searcher.reader().leaf_readers() if leaf.segment() is not None]
 
 
 def _segment_key(leaf) -> str:

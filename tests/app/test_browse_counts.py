@@ -14,7 +14,7 @@ from sqlalchemy import event, select
 from kb.extensions import db
 from kb.models import Entry, Membership, NetworkRole, Polarity, SiteRole, User
 from kb.search import backend
-from kb.services import audit, authoring, dataversion, entries, sites, themes, users, workflow
+from kb.services import audit, authoring, dataversion, entries, search, sites, themes, users, workflow
 from kb.services.permissions import can_view_entry
 from tests.conftest import _make_app
 from tests.factories import make_entry, make_site, make_theme, make_user
@@ -229,3 +229,32 @@ def test_listing_queries_read_indexes_and_only_the_rows_they_show(app, world):
                 plan = "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters))
                 assert "Seq Scan on entry" not in plan, (statement, plan)
                 assert "Index" in plan, plan
+
+
+def test_cards_picked_by_id_are_read_by_primary_key_and_checked_per_reader(app, world):
+    """Search results and similar entries are cards of entries the index picked by id. They are
+    looked up by primary key — not by walking a listing index over every published entry, which
+    SQLite's planner chose when the reading rule was in the query — and each is still checked
+    against the reader, so what the index says cannot show a draft or a network-only entry."""
+    ids = {e.slug: e.id for e in db.session.scalars(select(Entry))}
+    captured: list[tuple[str, object]] = []
+
+    def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:  # noqa: ANN001
+        captured.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        anonymous = search._readable_cards(list(ids.values()), AnonymousUserMixin())
+        member = search._readable_cards(list(ids.values()), world["member"])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    assert {card.slug for card in anonymous.values()} == {"public-one"}
+    assert {card.slug for card in member.values()} == {"public-one", "network-one"}
+    assert anonymous[ids["public-one"]].site.name == "Countshire"
+    lookups = [(s, p) for s, p in captured if "FROM entry" in s]
+    assert len(lookups) == 2
+    if db.engine.dialect.name == "sqlite":
+        with db.engine.connect() as connection:
+            for statement, parameters in lookups:
+                plan = [row[3] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+                assert any(step.startswith("SEARCH entry USING INTEGER PRIMARY KEY") for step in plan), plan
