@@ -11,7 +11,8 @@ Sized for the embedded default (SQLite and a Whoosh index on local disk) on 2 co
   index updates wait in a database queue that whichever process holds the index lock writes,
   and every process notices a new commit or a swapped-in index on its next search.
 * 8 threads each (gthread), so that slow clients and requests waiting on SQLite's write lock
-  do not hold up the rest. Threads are kept for the worker's life, so each holds one searcher.
+  do not hold up the rest. All 8 are started before the worker serves and kept for its life, each
+  holding one searcher from the start (post_worker_init below).
 * ``KB_DB_POOL_SIZE`` defaults to 2 × threads (kb/database.py): every thread can hold a
   connection while a second is being checked for liveness, without waiting on the pool.
 """
@@ -47,15 +48,20 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 
 
 def post_worker_init(worker):
-    """Warm the new worker's search on a background thread (kb/search/warming.py).
+    """Before the new worker serves: start all its threads, each with its searcher open, so
+    that its threads and open files do not grow with load later; then warm its search on a
+    background thread (kb/search/warming.py).
 
-    Readiness never waits for it, and a missing or broken index only means no warming.
+    Readiness never waits for the warming, and a missing or broken index only means none.
     """
     app = getattr(worker, "wsgi", None)
     backend = getattr(app, "extensions", {}).get("kb.search")
     if backend is not None:
-        from kb.search.warming import warm_in_background
+        from kb.search.warming import open_in_every_thread, warm_in_background
 
+        pool = getattr(worker, "tpool", None)  # gthread's pool of request threads
+        if pool is not None:
+            open_in_every_thread(pool, worker.cfg.threads, backend.status)
         warm_in_background(backend, report=worker.log.info)
 
 

@@ -17,6 +17,8 @@ import logging
 import mmap
 import threading
 import time
+from concurrent.futures import Executor
+from concurrent.futures import wait as futures_wait
 from typing import Callable
 
 from kb.search.backend import IndexUnavailable, SearchRequest
@@ -91,4 +93,37 @@ def warm_in_background(backend, seconds: float = WARM_SECONDS,
     return thread
 
 
-__all__ = ["commonest_words", "warm", "warm_in_background"]
+def open_in_every_thread(pool: Executor, threads: int, open_searcher: Callable[[], object],
+                         timeout: float = 30.0) -> int:
+    """Start all ``threads`` threads of a server's ``pool`` now, each opening its searcher.
+
+    gunicorn's threaded worker serves from a :class:`~concurrent.futures.ThreadPoolExecutor`,
+    which starts a thread only when every existing one is busy: the 7th and 8th threads of a
+    worker appeared only under the busiest moments, hours into a run, each opening its own
+    searcher (:class:`kb.search.whoosh_index.SearcherPool`), so a server's open files and memory
+    kept rising long after start-up. Here every thread is started before the worker serves:
+    each task waits until all are running (so none is reused for another), then opens its
+    searcher. From then on the worker's threads and open index files only change when the
+    index does. Returns how many threads ran a task; never raises (a missing index only means
+    no searcher is open yet).
+    """
+    everyone = threading.Barrier(threads)
+    seen: set[int] = set()
+
+    def run() -> None:
+        seen.add(threading.get_ident())
+        try:
+            everyone.wait(timeout)
+        except threading.BrokenBarrierError:
+            return
+        try:
+            open_searcher()
+        except Exception:  # noqa: BLE001 - an optimisation: serving goes on whatever happens
+            log.warning("could not open a searcher in a server thread", exc_info=True)
+
+    tasks = [pool.submit(run) for _ in range(threads)]
+    futures_wait(tasks, timeout=timeout + 5)
+    return len(seen)
+
+
+__all__ = ["commonest_words", "open_in_every_thread", "warm", "warm_in_background"]

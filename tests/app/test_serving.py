@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -143,6 +144,44 @@ def server(sqlite_templates, tmp_path_factory):
         yield running, lead, database
         lead.close()
     database.drop()
+
+
+def _opens_of_one_index_file(pid: int, index: Path) -> int:
+    """How many descriptors process ``pid`` has open on its most opened index file (0 if none)."""
+    prefix = str(index.resolve())
+    targets = Counter()
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except FileNotFoundError:
+                continue
+            if target.startswith(prefix):
+                targets[target] += 1
+    except FileNotFoundError:
+        return 0
+    return max(targets.values(), default=0)
+
+
+def test_every_worker_thread_holds_its_searcher_before_the_first_search(sqlite_templates, tmp_path):
+    """gunicorn's pool starts a thread only when all the others are busy, so threads — each with
+    its own searcher — used to appear hours into a run and open files kept rising. Every worker
+    now starts all its threads, each opening its searcher, before it serves: with no search
+    made, each worker already has every index file open once per thread."""
+    database = sqlite_templates["content"].copy(tmp_path)
+    try:
+        with serving(database.instance, database.url) as running:
+            index = database.instance / "index"
+            deadline = time.monotonic() + 60  # both workers booted (the server answers once one has)
+            while True:
+                opens = {pid: _opens_of_one_index_file(pid, index) for pid in running.processes()}
+                workers = [n for n in opens.values() if n]
+                if len(workers) >= WORKERS and min(workers) >= THREADS or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)  # a waiting assertion's poll, not a guess at how long booting takes
+            assert len(workers) >= WORKERS and min(workers) >= THREADS, opens
+    finally:
+        database.drop()
 
 
 def test_thousands_of_requests_leave_open_files_and_memory_flat(server):
