@@ -15,6 +15,7 @@ Sized for the embedded default (SQLite and a Whoosh index on local disk) on 2 co
   holding one searcher from the start (post_worker_init below).
 * ``KB_DB_POOL_SIZE`` defaults to 2 × threads (kb/database.py): every thread can hold a
   connection while a second is being checked for liveness, without waiting on the pool.
+* ``KB_CACHE_TYPE`` defaults to ``filesystem``: the workers share one store of public pages.
 """
 
 import os
@@ -32,6 +33,10 @@ worker_class = "gthread"
 workers = 2
 threads = 8
 os.environ.setdefault("KB_DB_POOL_SIZE", str(2 * threads))
+# Stored public pages (kb/caching.py) in instance/page-cache, shared by both workers: a page is
+# rendered once for the server rather than once per worker, and a worker's memory does not
+# grow with the pages it has stored. Reading one back costs ~0.1 ms more than from memory.
+os.environ.setdefault("KB_CACHE_TYPE", "filesystem")
 
 # SIGTERM stops accepting and lets requests in flight finish for up to this many seconds
 # before workers are killed (SIGINT, Ctrl-C, is gunicorn's quick shutdown).

@@ -35,7 +35,7 @@ Browsers
 Storage
   Flask-Caching, chosen by ``KB_CACHE_TYPE``: ``simple`` (default: in each process's memory,
   bounded by ``KB_CACHE_MB`` and ``KB_CACHE_ITEMS``), ``filesystem`` (``instance/page-cache``,
-  shared by a machine's workers), ``redis`` (``KB_CACHE_REDIS_URL``, shared by machines; needs
+  shared by a machine's workers; what ``gunicorn.conf.py`` chooses for ``make run``), ``redis`` (``KB_CACHE_REDIS_URL``, shared by machines; needs
   the ``redis`` package) or ``none``. A shared store is emptied when a process starts, so a
   database restored or rebuilt under a running server is served correctly after a restart.
 """

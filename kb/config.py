@@ -34,7 +34,8 @@ variable               meaning                                                  
 ``KB_RATELIMIT_``      where the limits are counted (``redis://…`` with several      ``memory://``
 ``STORAGE_URI``        worker processes)
 ``KB_CACHE_TYPE``      stored public pages (kb/caching.py): ``simple`` (each         ``simple``
-                       process's memory), ``filesystem``, ``redis`` or ``none``
+                       process's memory), ``filesystem`` (gunicorn.conf.py's
+                       choice: shared by the workers), ``redis`` or ``none``
 ``KB_CACHE_MB``        ``simple``: memory per process for stored pages; at most      ``64``; ``2000``
 ``KB_CACHE_ITEMS``     ``KB_CACHE_ITEMS`` pages (also the ``filesystem`` bound)
 ``KB_CACHE_ITEM_KB``   larger pages are not stored                                    ``512``

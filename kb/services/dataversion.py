@@ -44,7 +44,7 @@ from typing import Callable, Hashable, TypeVar
 
 from flask import Flask, current_app, g, has_app_context
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, insert, update
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from kb.extensions import db
@@ -58,6 +58,7 @@ CHANGED = "kb.dataversion.changed"  # session.info: this transaction wrote track
 _G_KEY = "kb_data_version"
 _MEMO_KEY = "kb.dataversion.memo"
 MEMO_LIMIT = 4096
+_READ_VERSION = "SELECT version FROM data_version WHERE id = 1"
 
 
 def current() -> int:
@@ -65,7 +66,10 @@ def current() -> int:
     wrote the row). One query per request; later calls in the request are free."""
     if has_app_context() and _G_KEY in g:
         return g.get(_G_KEY)
-    version = db.session.scalar(select(DataVersion.version).where(DataVersion.id == 1)) or 0
+    # The statement as plain SQL on the session's own connection (so in the request's transaction,
+    # as any ORM read would be): a stored page costs little else, and compiling a select and
+    # its cache key through the ORM was a quarter of serving one.
+    version = db.session.connection().exec_driver_sql(_READ_VERSION).scalar() or 0
     if has_app_context():
         setattr(g, _G_KEY, version)
     return version

@@ -273,3 +273,18 @@ def test_searchers_of_threads_that_ended_are_closed(content_app):
     assert len(os.listdir("/proc/self/fd")) <= files_before + 2
     search.close()
     assert pool.open_count() == 0
+
+
+def test_the_workers_share_one_store_of_public_pages_in_the_instance_folder(server):
+    """gunicorn.conf.py stores public pages on disk for both workers (each page rendered once
+    per server, not once per worker, and no worker's memory growing with them)."""
+    running, _lead, database = server
+    folder = database.instance / "page-cache"
+    before = set(folder.iterdir()) if folder.is_dir() else set()
+    url = f"{running.base}/glossary?from=serving-test-{uuid.uuid4().hex}"  # a page no one asked for yet
+    first = requests.get(url, timeout=30)
+    assert first.status_code == 200 and "Glossary" in first.text
+    stored = set(folder.iterdir()) - before
+    assert stored, "the page was not stored in instance/page-cache"
+    again = requests.get(url, headers={"If-None-Match": first.headers["ETag"]}, timeout=30)
+    assert again.status_code == 304
