@@ -16,8 +16,9 @@
    slice of the ceiling, so that background load hits both alike:
 
    * **cold**: a fresh server for each kind, its first ``--cold-seconds`` from the moment it is ready;
-   * **warm**: one server, a short unmeasured warm-up, then ``--rounds`` rounds of
-     ceiling, home, ceiling, site, ... of ``--seconds`` each;
+   * **warm**: one server; every URL of every kind but search asked once (unmeasured: a server
+     that has run a while has stored those pages), a short unmeasured slice of each kind, then
+     ``--rounds`` rounds of ceiling, home, ceiling, site, ... of ``--seconds`` each;
    * **soak**: the same server, all kinds mixed, until it has answered ``--soak-requests`` more
      requests (or ``--soak-seconds`` pass), sampling each gunicorn process's resident memory
      (``VmRSS``) and open files (``/proc/PID/fd``).
@@ -44,6 +45,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -429,11 +432,32 @@ def cold_phase(args: argparse.Namespace, instance: Path, paths: dict, ceiling: S
     table(f"cold figures (the first {args.cold_seconds} s of a fresh server)", cold, cold_ceiling)
 
 
+def visit_once(server: Served, paths: list[str], threads: int) -> dict[int, int]:
+    """Ask for every path once, from ``threads`` threads; return the count of each status."""
+    def get(path: str) -> int:
+        return requests.get(server.base + path, timeout=120).status_code
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return dict(Counter(pool.map(get, paths)))
+
+
 def warm_phase(args: argparse.Namespace, server: Served, paths: dict, ceiling: Served, alarms: list) -> None:
-    """Unmeasured warm-up, then rounds of ceiling, kind, ceiling, kind ..."""
-    say(f"\nwarm: one server, {max(1, args.seconds // 2)} s of each kind unmeasured, then {args.rounds} "
-        f"round(s) of ceiling/kind slices")
+    """Unmeasured warm-up, then rounds of ceiling, kind, ceiling, kind ...
+
+    Warm means every page of a kind's list has been served once since the server started, so
+    that the kinds readers are served stored pages of (all but search) are measured as a server
+    that has been running a while serves them; what a first view costs is the cold figures'
+    part. Search is never stored: its warm-up is a slice of other queries, as before.
+    """
+    stored_kinds = [kind for kind in args.kinds if kind != "search"]
+    say(f"\nwarm: one server; every URL of {', '.join(stored_kinds)} asked once "
+        f"({args.connections} at a time), {max(1, args.seconds // 2)} s of each kind unmeasured, "
+        f"then {args.rounds} round(s) of ceiling/kind slices")
     show_processes("at start", server)
+    for kind in stored_kinds:
+        began = time.monotonic()
+        statuses = visit_once(server, paths[kind], args.connections)
+        say(f"  every {kind} URL once: {len(paths[kind])} in {time.monotonic() - began:.1f} s, statuses {statuses}")
     for kind in args.kinds:
         wrk(server, paths[kind], args.seconds // 2, args, kind)
     server.read_log("warm-up", alarms)

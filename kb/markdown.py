@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from urllib.parse import urlsplit
 
 import markdown as python_markdown
@@ -53,6 +54,7 @@ _ATTR_VALUES = {"align": {"left", "right", "center"}, "scope": {"col", "row", "c
 _ANCHOR = re.compile(r'<a((?:\s+[^\s=>/]+(?:="[^"]*")?)*)\s*>')
 _HREF = re.compile(r'\shref="([^"]*)"')
 _WHITESPACE = re.compile(r"\s+")
+_TOC_MARKER = "[TOC]"  # Python-Markdown toc's default marker
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
@@ -117,17 +119,33 @@ def _clean(fragment: str) -> str:
     )
 
 
-def _converter() -> python_markdown.Markdown:
-    # A fresh converter per call: Markdown instances carry state (footnotes, toc) between runs.
-    return python_markdown.Markdown(
-        extensions=["tables", "footnotes", "fenced_code", "toc", "sane_lists"],
-        extension_configs={
-            # The page title is the only <h1>; an author's "# Heading" becomes an <h2>.
-            "toc": {"baselevel": 2, "permalink": False},
-            "tables": {"use_align_attribute": True},
-        },
-        output_format="html",
-    )
+_EXTENSIONS = ["tables", "footnotes", "fenced_code", "toc", "sane_lists"]
+_EXTENSION_CONFIGS = {
+    # The page title is the only <h1>; an author's "# Heading" becomes an <h2>.
+    "toc": {"baselevel": 2, "permalink": False},
+    "tables": {"use_align_attribute": True},
+}
+_converters = threading.local()
+
+
+def _converter(toc: bool = True) -> python_markdown.Markdown:
+    """This thread's converter (with or without ``toc``), reset for a new document.
+
+    Building a converter is a sixth of converting a typical body, so each thread keeps one of
+    each kind; :meth:`~markdown.Markdown.reset` clears everything a run leaves behind
+    (footnotes, the table of contents), as Python-Markdown documents for reusing an instance.
+    Threads never share one: a converter holds its document's state while it runs.
+    """
+    key = "toc" if toc else "plain"
+    converter = getattr(_converters, key, None)
+    if converter is None:
+        converter = python_markdown.Markdown(
+            extensions=[name for name in _EXTENSIONS if toc or name != "toc"],
+            extension_configs=_EXTENSION_CONFIGS if toc else {k: v for k, v in _EXTENSION_CONFIGS.items() if k != "toc"},
+            output_format="html",
+        )
+        setattr(_converters, key, converter)
+    return converter.reset()
 
 
 def render(text: str, internal_hosts: frozenset[str] = frozenset()) -> str:
@@ -143,5 +161,9 @@ def render(text: str, internal_hosts: frozenset[str] = frozenset()) -> str:
 def to_plain_text(text: str) -> str:
     """Return the words of a Markdown document with all markup removed (for search and summaries)."""
     # No tags survive, so one cleaning pass is enough: the result is text, escaped wherever shown.
-    fragment = nh3.clean(_converter().convert(text or ""), tags=set(), clean_content_tags={"script", "style"})
+    # The toc extension only changes text where a "[TOC]" marker asks for the list of headings
+    # (it adds heading ids, which no plain text keeps), and costs a tenth of the conversion.
+    text = text or ""
+    converter = _converter(toc=_TOC_MARKER in text)
+    fragment = nh3.clean(converter.convert(text), tags=set(), clean_content_tags={"script", "style"})
     return _WHITESPACE.sub(" ", html.unescape(fragment)).strip()

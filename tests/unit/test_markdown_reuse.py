@@ -1,0 +1,73 @@
+"""kb.markdown keeps one converter per thread and resets it between documents, and converts
+plain text without the toc extension unless a "[TOC]" marker asks for it. Neither may change a
+single character of what a fresh converter with every extension makes — over every entry in
+content/, the XSS payloads, and documents written to leave state behind (footnotes, heading
+ids, a table of contents) converted one after another."""
+
+from __future__ import annotations
+
+import html
+import threading
+from pathlib import Path
+
+import markdown as python_markdown
+import nh3
+
+from kb import markdown
+from kb.config import PROJECT_ROOT
+
+PAYLOADS = (Path(__file__).parents[1] / "data" / "xss_payloads.txt").read_text(encoding="utf-8").split("\n\n")
+STATEFUL = [
+    "# Intro\n\nA claim.[^1]\n\n[^1]: The footnote of the first document.\n",
+    "# Intro\n\nNo footnotes here, and the same heading: its id must not become intro_1.\n",
+    "[TOC]\n\n## One\n\ntext\n\n## Two\n\nmore text\n",
+    "Just a paragraph mentioning [TOC] inline, and a heading after.\n\n## Later\n",
+    "Second footnote document.[^a]\n\n[^a]: Another note.\n\n| a | b |\n|:--|--:|\n| 1 | 2 |\n",
+]
+
+
+def _documents() -> list[str]:
+    bodies = [path.read_text(encoding="utf-8") for path in sorted((PROJECT_ROOT / "content" / "entries").rglob("*.md"))]
+    assert len(bodies) >= 40
+    return STATEFUL + bodies + PAYLOADS + STATEFUL
+
+
+def _fresh() -> python_markdown.Markdown:
+    return python_markdown.Markdown(
+        extensions=["tables", "footnotes", "fenced_code", "toc", "sane_lists"],
+        extension_configs={"toc": {"baselevel": 2, "permalink": False}, "tables": {"use_align_attribute": True}},
+        output_format="html",
+    )
+
+
+def _fresh_plain_text(text: str) -> str:
+    fragment = nh3.clean(_fresh().convert(text), tags=set(), clean_content_tags={"script", "style"})
+    return " ".join(html.unescape(fragment).split())
+
+
+def test_reused_converters_render_exactly_what_fresh_ones_do():
+    for text in _documents():
+        assert markdown.render(text) == markdown.sanitise(_fresh().convert(text)), text[:200]
+
+
+def test_plain_text_without_toc_is_exactly_what_it_was_with_it():
+    for text in _documents():
+        assert markdown.to_plain_text(text) == _fresh_plain_text(text), text[:200]
+
+
+def test_each_thread_has_its_own_converter():
+    seen = []
+    together = threading.Barrier(4)
+
+    def convert() -> None:
+        together.wait(timeout=30)  # all four alive at once
+        seen.append(markdown._converter())
+        assert markdown.to_plain_text("Hello *there*") == "Hello there"
+        together.wait(timeout=30)
+
+    threads = [threading.Thread(target=convert) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(converter) for converter in seen}) == 4
