@@ -22,6 +22,7 @@ from kb.models.entries import (
     ThemeTag,
     Visibility,
 )
+from kb.models.feeds import FeedToken
 from kb.models.index_queue import IndexQueueItem
 from kb.models.revisions import Revision
 from kb.models.sessions import UserSession  # noqa: F401 - registers the table; kb.services.accounts uses it
@@ -37,6 +38,7 @@ __all__ = [
     "EntryStatus",
     "EntryType",
     "EvidenceDesign",
+    "FeedToken",
     "IndexQueueItem",
     "LinkRel",
     "Membership",
