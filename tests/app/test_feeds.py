@@ -181,3 +181,11 @@ def test_listing_pages_link_their_feeds_in_the_head_and_visibly(client, world):
         updates = page.find(class_="kb-get-updates")
         assert "Get updates" in updates.get_text() and updates.find("a")["href"] == feed, url
         parse(fetch(client, alternate["href"]))
+
+
+def test_a_theme_page_links_a_feed_for_each_side(client, world):
+    page = get_page(client, "/themes/leadership")
+    barrier_side = page.find("section", class_="kb-side--barrier")
+    href = next(a["href"] for a in barrier_side.find_all("a") if a.get_text().startswith("Feed"))
+    assert href == "/feeds/themes/leadership.atom?polarity=barrier"
+    assert [e.title for e in parse(fetch(client, href)).entries] == ["Older public entry"]
