@@ -23,29 +23,33 @@ characters): they are removed (:func:`xml_text`); everything else is escaped by 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
 from flask import current_app
+from flask_login import AnonymousUserMixin
 from markupsafe import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from kb import markdown
-from kb.extensions import db
+from kb.extensions import cache, db
 from kb.links import absolute_url
-from kb.models import Entry, EntryType, Revision, Site, Theme, ThemeTag
+from kb.models import Entry, EntryType, IndexQueueItem, Revision, Site, Theme, ThemeTag
+from kb.services import dataversion
 from kb.services import search as search_service
 from kb.services.errors import NotFound
 from kb.services.filters import Filters
 from kb.services.permissions import can_view_entry
 
 FEED_LIMIT = 50
+RENDERED_BODIES = 512  # entry bodies kept rendered per process (Markdown costs most of a feed)
 FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml"}
 SITE_NAME = "Pioneer Knowledge Base"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)  # a feed with no entries was "updated" then
@@ -224,6 +228,32 @@ def entry_id(entry: Entry) -> str:
 # --- the document -----------------------------------------------------------------------------
 
 
+def public_feed(source: FeedSource, fmt: str) -> FeedDocument:
+    """``source`` rendered for an anonymous reader (what a public feed URL shows everyone), kept
+    in the stored-page cache (:mod:`kb.caching`'s store, ``KB_CACHE_TYPE``) under the data version.
+
+    As with stored pages: the version is read before anything else, so a document is never older
+    than its key says; nothing is stored while the search index is behind the database (its
+    queue is not empty), nor anything larger than ``KB_CACHE_ITEM_KB``. Private feeds are never
+    stored (call :func:`render_feed` for them).
+    """
+    if not current_app.config.get("KB_CACHE_ENABLED"):
+        return render_feed(source, AnonymousUserMixin(), fmt)
+    version = dataversion.current()
+    key = None
+    if version:  # 0: no data version yet (database not migrated)
+        target = repr((source.endpoint, sorted(source.values.items()), fmt)).encode()
+        key = f"feed:{current_app.extensions['kb.caching']}:{version}:{hashlib.sha256(target).hexdigest()}"
+        stored = cache.get(key)
+        if stored is not None:
+            return FeedDocument(**stored)
+    document = render_feed(source, AnonymousUserMixin(), fmt)
+    if key and len(document.body) <= current_app.config["KB_CACHE_ITEM_KB"] * 1024 \
+            and db.session.scalar(select(IndexQueueItem.id).limit(1)) is None:
+        cache.set(key, dataclasses.asdict(document))
+    return document
+
+
 @dataclass(frozen=True)
 class FeedDocument:
     """A rendered feed: its bytes, media type, ``ETag`` (a digest of the bytes) and the time of
@@ -266,14 +296,16 @@ def render_feed(source: FeedSource, reader: Any, fmt: str, *, token: str | None 
     feed.generator(SITE_NAME, uri=absolute_url("home.index"))
     feed.language("en-GB")
     feed.updated(updated)
+    url = functools.lru_cache(maxsize=None)(absolute_url)  # this feed's links: each built once
     for entry in entries:
-        _add_entry(feed, entry, *times[entry.id])
+        _add_entry(feed, entry, *times[entry.id], url)
     body = feed.atom_str(pretty=True) if fmt == "atom" else feed.rss_str(pretty=True)
     return FeedDocument(body, FORMATS[fmt], hashlib.sha256(body).hexdigest()[:32], updated)
 
 
-def _add_entry(feed: FeedGenerator, entry: Entry, published: datetime, updated: datetime) -> None:
-    link = absolute_url("entries.show", slug=entry.slug)
+def _add_entry(feed: FeedGenerator, entry: Entry, published: datetime, updated: datetime,
+               url: Callable[..., str]) -> None:
+    link = url("entries.show", slug=entry.slug)
     item = feed.add_entry(order="append")
     item.id(entry_id(entry))
     item.guid(entry_id(entry), permalink=False)
@@ -282,28 +314,35 @@ def _add_entry(feed: FeedGenerator, entry: Entry, published: datetime, updated: 
     item.published(published)
     item.updated(updated)
     if entry.site is not None:
-        author = {"name": xml_text(entry.site.name), "uri": absolute_url("sites.show", slug=entry.site.slug)}
+        author = {"name": xml_text(entry.site.name), "uri": url("sites.show", slug=entry.site.slug)}
     else:
-        author = {"name": SITE_NAME, "uri": absolute_url("home.index")}
+        author = {"name": SITE_NAME, "uri": url("home.index")}
     item.author(author)
     item.dc.dc_creator(author["name"])
-    item.category(term=entry.type.value, label=entry.type.label, scheme=absolute_url("search.index"))
+    item.category(term=entry.type.value, label=entry.type.label, scheme=url("search.index"))
     for tag in entry.theme_tags:
         item.category(term=f"{tag.theme.slug}/{tag.polarity.value}",
                       label=xml_text(f"{tag.theme.name}: {tag.polarity.label.lower()}"),
-                      scheme=absolute_url("themes.index"))
+                      scheme=url("themes.index"))
     item.summary(xml_text(entry.summary))
     item.content(xml_text(_content_html(entry)), type="html")
 
 
+@functools.lru_cache(maxsize=RENDERED_BODIES)
+def _rendered(body: str, base_url: str) -> str:
+    # The site's address is in the key: it decides which links are external, and makes them absolute.
+    host = urlsplit(base_url).hostname
+    html = markdown.render(xml_text(body), frozenset({host}) if host else frozenset())
+    return _RELATIVE.sub(lambda m: f'{m.group(1)}="{base_url.rstrip("/")}/', html)
+
+
 def _content_html(entry: Entry) -> str:
     """The entry's body as sanitised HTML, followed by its themes and their notes; links absolute."""
-    host = urlsplit(current_app.config["KB_BASE_URL"]).hostname
-    body = markdown.render(xml_text(entry.body), frozenset({host}) if host else frozenset())
+    base = current_app.config["KB_BASE_URL"].rstrip("/")
+    body = _rendered(entry.body or "", base)
     if entry.theme_tags:
         items = "".join(
             f"<li>{escape(t.polarity.label)}: {escape(t.theme.name)}"
             f"{' — ' + str(escape(t.note)) if t.note else ''}</li>" for t in entry.theme_tags)
         body += f"<h2>Themes</h2><ul>{items}</ul>"
-    base = current_app.config["KB_BASE_URL"].rstrip("/")
-    return _RELATIVE.sub(lambda m: f'{m.group(1)}="{base}/', body)
+    return body

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
-from flask_login import AnonymousUserMixin, current_user, login_required
+from flask_login import current_user, login_required
 
 from kb.extensions import limiter
 from kb.links import absolute_url
@@ -57,14 +57,14 @@ def feed(kind: str, fmt: str, token: str | None = None, **values: str) -> Respon
     :raise NotFound: (404) unknown site, theme or type; a private token that does not work.
     :raise BadRequest: (400) a parameter ``/search`` would refuse, saying why.
     """
-    if token is None:
-        reader: Any = AnonymousUserMixin()
-    else:
-        reader = feed_tokens.reader_for_token(token)
-        if reader is None:
-            raise NotFound(GONE)
+    reader = feed_tokens.reader_for_token(token) if token is not None else None
+    if token is not None and reader is None:
+        raise NotFound(GONE)
     source = KINDS[kind][1](request.args, **values)
-    document = feeds.render_feed(source, reader, fmt, token=token)
+    if token is None:
+        document = feeds.public_feed(source, fmt)
+    else:
+        document = feeds.render_feed(source, reader, fmt, token=token)
     response = Response(document.body, mimetype=document.mimetype)
     response.set_etag(document.etag)
     if document.updated > feeds.EPOCH:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import feedparser
 import pytest
-from lxml import etree
+from sqlalchemy import text
 
 from kb.extensions import db
 from kb.models import NetworkRole
@@ -189,3 +189,22 @@ def test_a_theme_page_links_a_feed_for_each_side(client, world):
     href = next(a["href"] for a in barrier_side.find_all("a") if a.get_text().startswith("Feed"))
     assert href == "/feeds/themes/leadership.atom?polarity=barrier"
     assert [e.title for e in parse(fetch(client, href)).entries] == ["Older public entry"]
+
+
+def _retitle_behind_the_apps_back(slug: str, title: str) -> None:
+    """Change a title without moving the data version (as a program outside the app would)."""
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE entry SET title = :title WHERE slug = :slug"), {"title": title, "slug": slug})
+
+
+def test_public_feeds_are_stored_under_the_data_version_and_private_ones_never(client, world):
+    from kb.models.types import utcnow
+    from kb.services import feed_tokens
+    token = feed_tokens.issue_token(make_user(), now=utcnow())
+    assert "Newest public entry" in fetch(client, "/feeds/types/case_study.atom").get_data(as_text=True)
+    fetch(client, f"/feeds/m/{token}/types/case_study.atom")
+    _retitle_behind_the_apps_back("newest", "Retitled quietly")
+    assert "Newest public entry" in fetch(client, "/feeds/types/case_study.atom").get_data(as_text=True)  # stored
+    assert "Retitled quietly" in fetch(client, f"/feeds/m/{token}/types/case_study.atom").get_data(as_text=True)
+    make_entry("another", site=world["site"], theme=world["theme"], title="Another entry")  # moves the version
+    assert "Retitled quietly" in fetch(client, "/feeds/types/case_study.atom").get_data(as_text=True)
