@@ -218,6 +218,23 @@ def entries_changed_since(filters: Filters, reader: Any, since: datetime,
     return [(e, *times[e.id]) for e in entries if times[e.id][1] > since]
 
 
+def material_changes(entry_ids: Iterable[int], since: datetime) -> dict[int, list[str]]:
+    """``{entry id: [edit summaries]}`` of the material (not minor) revisions saved after
+    ``since``, oldest first — what changed, in the editors' words. One query."""
+    ids = list(entry_ids)
+    changes: dict[int, list[str]] = {}
+    if not ids:
+        return changes
+    rows = db.session.execute(
+        select(Revision.entry_id, Revision.summary)
+        .where(Revision.entry_id.in_(ids), Revision.minor.is_(False), Revision.number > 1,
+               Revision.created_at > since)
+        .order_by(Revision.entry_id, Revision.number))
+    for entry_id_, summary in rows:
+        changes.setdefault(entry_id_, []).append(summary)
+    return changes
+
+
 def entry_id(entry: Entry) -> str:
     """The entry's feed id: a tag URI (RFC 4151) of its database id and creation date, which no
     edit, move or change of slug alters."""

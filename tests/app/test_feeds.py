@@ -208,3 +208,20 @@ def test_public_feeds_are_stored_under_the_data_version_and_private_ones_never(c
     assert "Retitled quietly" in fetch(client, f"/feeds/m/{token}/types/case_study.atom").get_data(as_text=True)
     make_entry("another", site=world["site"], theme=world["theme"], title="Another entry")  # moves the version
     assert "Retitled quietly" in fetch(client, "/feeds/types/case_study.atom").get_data(as_text=True)
+
+
+def test_entries_changed_since_and_their_material_changes(app, world):
+    from kb.models import Entry
+    from kb.services import feeds
+    from kb.services.filters import Filters
+    admin = _admin()
+    _edit(admin, "oldest", title="Oldest, corrected", minor=True, now=datetime(2026, 3, 1, tzinfo=timezone.utc))
+    _edit(admin, "older", title="Older, rewritten", minor=False, now=datetime(2026, 3, 2, tzinfo=timezone.utc))
+    since = datetime(2026, 2, 1, tzinfo=timezone.utc)
+    changed = feeds.entries_changed_since(Filters(site="testshire"), make_user(), since)
+    assert [(e.slug, updated.isoformat()) for e, _published, updated in changed] == [
+        ("older", "2026-03-02T00:00:00+00:00")]
+    older = db.session.scalar(db.select(Entry).where(Entry.slug == "older"))
+    oldest = db.session.scalar(db.select(Entry).where(Entry.slug == "oldest"))
+    assert feeds.material_changes([older.id, oldest.id], since) == {older.id: ["Edit"]}
+    assert feeds.entries_changed_since(Filters(), make_user(), since + timedelta(days=60)) == []
