@@ -80,11 +80,6 @@ class FeedSource:
     page_endpoint: str
     page_values: Mapping[str, str]
 
-    @property
-    def query(self) -> dict[str, str]:
-        """The query parameters of the feed's URL (those not in its path)."""
-        return {k: v for k, v in self.values.items() if k not in ("slug", "type")}
-
 
 def everything() -> FeedSource:
     """All published entries."""
@@ -304,7 +299,8 @@ def render_feed(source: FeedSource, reader: Any, fmt: str, *, token: str | None 
     feed.load_extension("dc", atom=False, rss=True)  # RSS's <author> must be an email: dc:creator names the site
     feed.id(public_self + ("#members" if token else ""))
     feed.title(xml_text(f"{SITE_NAME}: {source.title}" + (" (members' feed)" if token else "")))
-    shown = f"The newest {len(entries)} of {total} entries" if total > len(entries) else f"{total} entries"
+    shown = (f"The newest {len(entries)} of {total} entries" if total > len(entries)
+             else f"{total} {'entry' if total == 1 else 'entries'}")
     feed.subtitle(xml_text(f"{shown}. All of them: {page_url}"))
     feed.link(href=page_url, rel="alternate", type="text/html")
     feed.link(href=absolute_url(source.endpoint, fmt=fmt, **private, **source.values), rel="self",

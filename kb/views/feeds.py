@@ -5,7 +5,10 @@ reader whoever asks — so a proxy may keep them for five minutes (``public, max
 Private feeds (``/feeds/m/<token>/search.atom?q=…``) are rendered for the member whose token the
 address carries, include network-only entries, and are never stored (``private, no-store``);
 a token that does not (or no longer) work is a 404. Both answer ``If-None-Match`` and
-``If-Modified-Since`` with ``304``.
+``If-Modified-Since`` with ``304``. The ``ETag`` is a digest of the document, so any change shows;
+``Last-Modified`` is the newest entry's ``updated`` time, which an entry *leaving* a feed
+(unpublished, archived) does not move: a client that sends only ``If-Modified-Since`` sees that
+with the feed's next new or updated entry.
 
 Feed readers poll: no rate limit applies to feeds, except that a client's failed private feed
 requests (404s: unknown, revoked or guessed tokens) are limited (``KB_FEED_TOKEN_LIMIT``).
