@@ -184,3 +184,12 @@ def test_the_key_forms_refuse_a_missing_csrf_token(app, member):
     assert client.post("/account/feeds/key", data={}).status_code == 400
     assert client.post("/account/feeds/revoke", data={}).status_code == 400
     assert feed_tokens.current_token(db.session.get(User, member.id)) is None
+
+
+def test_a_changed_secret_key_shows_no_address_until_a_new_one_is_made(app, member):
+    token = feed_tokens.issue_token(member, now=utcnow())
+    app.config["SECRET_KEY"] = "a-new-secret"
+    assert feed_tokens.current_token(member) is None  # the address shown would not be the stored one
+    new = feed_tokens.issue_token(member, now=utcnow())
+    assert new != token and feed_tokens.reader_for_token(new).id == member.id
+    assert feed_tokens.reader_for_token(token) is None
