@@ -62,11 +62,11 @@ def post_worker_init(worker):
     app = getattr(worker, "wsgi", None)
     backend = getattr(app, "extensions", {}).get("kb.search")
     if backend is not None:
-        from kb.search.warming import open_in_every_thread, warm_in_background
+        from kb.search.warming import open_in_every_thread, open_searcher_files, warm_in_background
 
         pool = getattr(worker, "tpool", None)  # gthread's pool of request threads
         if pool is not None:
-            open_in_every_thread(pool, worker.cfg.threads, backend.status)
+            open_in_every_thread(pool, worker.cfg.threads, lambda: open_searcher_files(backend))
         warm_in_background(backend, report=worker.log.info)
 
 

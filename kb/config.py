@@ -26,6 +26,8 @@ variable               meaning                                                  
 ``KB_GLOSSARY_FILE``   acronyms and synonyms for search and the glossary page        ``<content>/glossary.yml``
 ``KB_SEARCH_SECONDS``  time budget of one search; slower ones return partial results  ``2.0``
 ``KB_SEARCH_CACHE_MB`` memory per process for cached postings, positions and bit sets ``1024``
+``KB_SEARCH_``         searches one process works on at once; the others wait their   ``2``
+``CONCURRENCY``        turn (kb/services/search.py ``_taking_turns``; 0: no limit)
 ``KB_MAIL_URL``        ``outbox`` (``.eml`` files in ``instance/outbox``), ``memory://`` ``outbox``
                        or ``smtp[s]://user:password@host:port[?starttls=1]``
 ``KB_MAIL_FROM``       the From address of every email                                ``Pioneer Knowledge Base
@@ -113,6 +115,7 @@ def load(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dic
         "KB_PAGE_SIZE": 20,
         "KB_INDEX_DIR": Path(env.get("KB_INDEX_DIR", instance_path / "index")),
         "KB_SEARCH_SECONDS": float(env.get("KB_SEARCH_SECONDS", "2.0")),
+        "KB_SEARCH_CONCURRENCY": int(env.get("KB_SEARCH_CONCURRENCY", "2")),
         "KB_SEARCH_CACHE_MB": int(env.get("KB_SEARCH_CACHE_MB", "1024")),
         "KB_MAIL_URL": env.get("KB_MAIL_URL", "outbox"),
         "KB_MAIL_FROM": env.get("KB_MAIL_FROM", "Pioneer Knowledge Base <no-reply@localhost>"),

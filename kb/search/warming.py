@@ -126,4 +126,16 @@ def open_in_every_thread(pool: Executor, threads: int, open_searcher: Callable[[
     return len(seen)
 
 
-__all__ = ["commonest_words", "open_in_every_thread", "warm", "warm_in_background"]
+def open_searcher_files(backend) -> None:
+    """Open this thread's searcher with every file it opens lazily: Whoosh opens a segment's
+    stored fields and sort columns on first use, so a browse in each order and a page of hits
+    open them now rather than over a server's first hours.
+
+    :raise IndexUnavailable: if the index is missing or cannot be read.
+    """
+    for sort in ("newest", "title"):
+        backend.search(SearchRequest(text="", readers=(ANYONE,), filters={}, sort=sort, offset=0, limit=1,
+                                     time_budget=2.0))
+
+
+__all__ = ["commonest_words", "open_in_every_thread", "open_searcher_files", "warm", "warm_in_background"]

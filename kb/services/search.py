@@ -9,8 +9,10 @@ so an index that lags behind an unpublish can never show the entry.
 from __future__ import annotations
 
 import math
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Iterator, NamedTuple
 
 from flask import current_app
 from markupsafe import Markup
@@ -27,6 +29,7 @@ from kb.services.errors import BadRequest, NotFound
 from kb.services.filters import Filters
 from kb.services.permissions import can_view_entry, is_member
 
+_TURNS = "kb.search.turns"  # app.extensions: this process's semaphore of searches at work
 SIMILAR_SPARE = 5  # related entries asked for beyond those shown, in case some may not be shown
 
 FACET_LABELS = {
@@ -117,7 +120,8 @@ def search(filters: Filters, user: Any, page_size: int = 20) -> SearchPage:
         time_budget=current_app.config["KB_SEARCH_SECONDS"],
     )
     try:
-        hits = search_backend.backend().search(request)
+        with _taking_turns():
+            hits = search_backend.backend().search(request)
     except IndexUnavailable as error:
         return _fallback(filters, user, page_size, error.message)
     pages = max(1, math.ceil(hits.total / page_size))
@@ -136,6 +140,27 @@ def search(filters: Filters, user: Any, page_size: int = 20) -> SearchPage:
         site=site,
         theme=theme,
     )
+
+
+@contextmanager
+def _taking_turns() -> Iterator[None]:
+    """Let at most ``KB_SEARCH_CONCURRENCY`` searches of this process work at once (0: no limit).
+
+    A search is CPU work under Python's GIL: eight threads searching at once finish no sooner in
+    all than one after another, but each is slowed by all the others, so a slow search (a phrase
+    over thousands of entries) took eight times its own time. Taking turns, first come first
+    served, keeps a search's wait to those ahead of it, and leaves the GIL freer for the cheap
+    pages the other threads serve. The time budget of a search starts once it has its turn.
+    """
+    allowed = current_app.config["KB_SEARCH_CONCURRENCY"]
+    if allowed <= 0:
+        yield
+        return
+    turns = current_app.extensions.get(_TURNS)
+    if turns is None:
+        turns = current_app.extensions.setdefault(_TURNS, threading.BoundedSemaphore(allowed))
+    with turns:
+        yield
 
 
 def similar_entries(entry: Entry, user: Any, limit: int = 5) -> list[EntryCard]:

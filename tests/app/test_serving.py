@@ -146,8 +146,8 @@ def server(sqlite_templates, tmp_path_factory):
     database.drop()
 
 
-def _opens_of_one_index_file(pid: int, index: Path) -> int:
-    """How many descriptors process ``pid`` has open on its most opened index file (0 if none)."""
+def _index_files_open(pid: int, index: Path) -> Counter:
+    """How many descriptors process ``pid`` has open on each index file."""
     prefix = str(index.resolve())
     targets = Counter()
     try:
@@ -157,29 +157,32 @@ def _opens_of_one_index_file(pid: int, index: Path) -> int:
             except FileNotFoundError:
                 continue
             if target.startswith(prefix):
-                targets[target] += 1
+                targets[Path(target).name] += 1
     except FileNotFoundError:
-        return 0
-    return max(targets.values(), default=0)
+        pass
+    return targets
 
 
 def test_every_worker_thread_holds_its_searcher_before_the_first_search(sqlite_templates, tmp_path):
-    """gunicorn's pool starts a thread only when all the others are busy, so threads — each with
-    its own searcher — used to appear hours into a run and open files kept rising. Every worker
-    now starts all its threads, each opening its searcher, before it serves: with no search
-    made, each worker already has every index file open once per thread."""
+    """gunicorn's pool starts a thread only when all the others are busy, and Whoosh opens a
+    segment's stored fields and sort columns on first use, so threads and their files appeared
+    hours into a run and open files kept rising. Every worker now starts all its threads, each
+    opening its searcher with all its files, before it serves: with no search made, each worker
+    already has every index file open once per thread, stored fields included."""
     database = sqlite_templates["content"].copy(tmp_path)
     try:
         with serving(database.instance, database.url) as running:
             index = database.instance / "index"
             deadline = time.monotonic() + 60  # both workers booted (the server answers once one has)
             while True:
-                opens = {pid: _opens_of_one_index_file(pid, index) for pid in running.processes()}
-                workers = [n for n in opens.values() if n]
-                if len(workers) >= WORKERS and min(workers) >= THREADS or time.monotonic() > deadline:
+                workers = [files for pid in running.processes() if (files := _index_files_open(pid, index))]
+                ready = len(workers) >= WORKERS and all(
+                    min(files.values()) >= THREADS and any(name.endswith("_stored.col") for name in files)
+                    for files in workers)
+                if ready or time.monotonic() > deadline:
                     break
                 time.sleep(0.05)  # a waiting assertion's poll, not a guess at how long booting takes
-            assert len(workers) >= WORKERS and min(workers) >= THREADS, opens
+            assert ready, workers
     finally:
         database.drop()
 
