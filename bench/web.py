@@ -507,12 +507,19 @@ def soak_phase(args: argparse.Namespace, server: Served, paths: dict, alarms: li
     longest = max(len(paths[kind]) for kind in args.kinds)
     mixed = [paths[kind][i % len(paths[kind])] for i in range(longest) for kind in args.kinds]  # 1/6 each
     began, first, start_count = time.monotonic(), server.processes(), server.requests
+    samples = [(server.requests, first)]
     while (server.requests - start_count < args.soak_requests
            and time.monotonic() - began < args.soak_seconds):
         run = wrk(server, mixed, min(args.seconds * 2, args.soak_seconds), args, "mixed")
         server.read_log("soak", alarms)
+        samples.append((server.requests, server.processes()))
         show_processes(f"{server.requests:6} requests, {rate([run]):6.1f} req/s", server, compact=True)
     last = server.processes()
+    if server.requests - start_count > 20_000:  # also the last 20,000, once the caches have filled
+        count, figures = next((n, f) for n, f in reversed(samples) if server.requests - n >= 20_000)
+        say(f"  change over the last {server.requests - count} requests: " + "; ".join(
+            f"pid {pid} {(last[pid].rss_kb - figures[pid].rss_kb) / 1024:+.0f} MB, "
+            f"{last[pid].files - figures[pid].files:+d} files" for pid in sorted(figures) if pid in last))
     say("  change over the soak: " + "; ".join(
         f"pid {pid} {(last[pid].rss_kb - first[pid].rss_kb) / 1024:+.0f} MB, "
         f"{last[pid].files - first[pid].files:+d} files"
