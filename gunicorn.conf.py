@@ -19,7 +19,10 @@ Sized for the embedded default (SQLite and a Whoosh index on local disk) on 2 co
 """
 
 import os
+import re
 import sys
+
+from gunicorn import glogging
 
 # CPython 3.11 corrupts its heap under these threads and workers die of SIGSEGV
 # (docs/python-versions.md); the Makefile picks a supported Python, and this stops anyone else.
@@ -50,6 +53,22 @@ keepalive = 5
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+
+
+class AccessLogger(glogging.Logger):
+    """gunicorn's logger, with members' private feed keys (``/feeds/m/<key>/…``) blanked out of
+    the request line and path, so that whoever reads the logs cannot read private feeds."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for name in ("r", "U"):
+            if isinstance(atoms.get(name), str):
+                atoms[name] = PRIVATE_FEED_KEY.sub(r"\1[key]", atoms[name])
+        return atoms
+
+
+PRIVATE_FEED_KEY = re.compile(r"(/feeds/m/)[^/?#\s]+")
+logger_class = AccessLogger
 
 
 def post_worker_init(worker):

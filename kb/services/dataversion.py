@@ -5,7 +5,8 @@ pages) can be kept under the data version it was computed at, and is then never 
 request that reads a newer version does not find it.
 
 **What moves it.** Every commit of the app's sessions that wrote a row of any table except the
-bookkeeping ones in :data:`UNTRACKED` (audit events, the search index queue, sign-in sessions):
+bookkeeping ones in :data:`UNTRACKED` (audit events, the search index queue, sign-in sessions,
+members' feed keys):
 entries and their tags, sources, outcomes, links and revisions, sites, themes, users and
 memberships — a save, a publish, an archive, a change of visibility, an import, a new role.
 Rows written through the ORM are noticed at flush; ``UPDATE``/``DELETE``/``INSERT`` statements
@@ -53,7 +54,8 @@ from kb.models import DataVersion
 T = TypeVar("T")
 
 # Tables whose rows no page shows to readers: writing them does not move the version.
-UNTRACKED = frozenset({"audit_event", "index_queue", "user_session"})
+# (A member's feed key shows only on pages for that member, which are never stored.)
+UNTRACKED = frozenset({"audit_event", "index_queue", "user_session", "feed_token"})
 CHANGED = "kb.dataversion.changed"  # session.info: this transaction wrote tracked rows
 _G_KEY = "kb_data_version"
 _MEMO_KEY = "kb.dataversion.memo"

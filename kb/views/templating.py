@@ -7,7 +7,7 @@ from datetime import date
 from urllib.parse import quote_plus, urlsplit
 
 from flask import Flask, current_app, g, has_request_context, request, url_for
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from kb import markdown
 from kb.models import EntryType
@@ -59,6 +59,21 @@ def search_url(filters, **changes) -> str:  # noqa: ANN001 - Filters
     return f"{base}?{query}" if query else base
 
 
+def facet_option(filters, facet, option) -> Markup:  # noqa: ANN001 - Filters, Facet, FacetOption
+    """One search facet option as a list item: a link that applies it, or — when it is applied —
+    its name, count and a link that removes it. Written here rather than in the template
+    because a search page has some 75 of them, and Jinja spent a sixth of the page's time on them.
+    """
+    label, count = escape(option.label), option.count
+    if option.selected:
+        href = escape(search_url(filters, **{facet.name: None}))
+        return Markup(f'<li><strong>{label}</strong> ({count}) – <a href="{href}">remove<span class="nhsuk-u-visually-hidden">'
+                      f' {escape(facet.label.lower())} filter</span></a></li>')
+    href = escape(search_url(filters, **{facet.name: option.value}))
+    noun = "entry" if count == 1 else "entries"
+    return Markup(f'<li><a href="{href}">{label}</a> ({count}<span class="nhsuk-u-visually-hidden"> {noun}</span>)</li>')
+
+
 @functools.lru_cache(maxsize=4096)
 def _parameter(name: str, value: str) -> str:
     # What urlencode(..., safe=URL_SAFE) makes of one pair; a page repeats the same pairs in
@@ -69,7 +84,7 @@ def _parameter(name: str, value: str) -> str:
 def register_template_helpers(app: Flask) -> None:
     """Install filters and globals on ``app``'s Jinja environment."""
     app.jinja_env.filters.update(markdown=render_markdown, long_date=long_date, source_date=source_date)
-    app.jinja_env.globals.update(search_url=search_url, entry_types=list(EntryType))
+    app.jinja_env.globals.update(search_url=search_url, facet_option=facet_option, entry_types=list(EntryType))
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

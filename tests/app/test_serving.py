@@ -231,6 +231,18 @@ def test_every_request_gets_an_id_echoed_and_logged(server):
     assert any(f"rid={made}" in line and "GET /sites/" in line for line in log.splitlines())
 
 
+def test_private_feed_keys_never_reach_the_access_log(server):
+    running, _lead, database = server
+    key = f"k{uuid.uuid4().hex}"
+    answer = requests.get(f"{running.base}/feeds/m/{key}/entries.atom?q=care", timeout=30)
+    assert answer.status_code == 404  # not a key anyone holds; logged all the same
+    log = "".join(path.read_text(errors="replace") for path in database.instance.glob("server-*.log"))
+    rid = answer.headers["X-Request-ID"]
+    lines = [line for line in log.splitlines() if f"rid={rid}" in line]
+    assert len(lines) == 1 and '"GET /feeds/m/[key]/entries.atom?q=care HTTP/1.1" 404' in lines[0], lines
+    assert key not in log
+
+
 def test_the_running_server_reports_ready(server):
     running, _lead, _database = server
     answer = requests.get(f"{running.base}/healthz/ready", timeout=30)
