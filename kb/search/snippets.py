@@ -28,11 +28,16 @@ def _candidates(terms: frozenset[str]) -> re.Pattern:
 
 
 def _matches(text: str, terms: frozenset[str]) -> list[re.Match]:
+    return [match for match, _stem in _matches_and_stems(text, terms)]
+
+
+def _matches_and_stems(text: str, terms: frozenset[str]) -> list[tuple[re.Match, str]]:
+    """Every word of ``text`` whose indexed form is in ``terms``, in order, with that form."""
     if not terms:
         return []
     lowered = text.lower()
     if len(lowered) != len(text):  # a few characters lower-case to two: positions would shift
-        return _matches_by_pattern(text, terms)
+        return [(m, stem_word(m.group().lower())) for m in _matches_by_pattern(text, terms)]
     # Where a stem starts a word: str.find runs at memory speed, where the pattern of every stem
     # tried at every character was the slowest part of a warm search page.
     starts = set()
@@ -47,8 +52,10 @@ def _matches(text: str, terms: frozenset[str]) -> list[re.Match]:
     found = []
     for position in sorted(starts):
         match = _REST_OF_WORD.match(text, position)
-        if match is not None and stem_word(match.group().lower()) in terms:
-            found.append(match)
+        if match is not None:
+            stem = stem_word(match.group().lower())
+            if stem in terms:
+                found.append((match, stem))
     return found
 
 
@@ -95,11 +102,11 @@ def snippet(text: str, terms: frozenset[str], length: int = SNIPPET_CHARS) -> Ma
     snippet shows why the entry matched rather than one word repeated. Windows are measured in
     characters and widened to whole words, so only the matches themselves are ever examined.
     """
-    matches = _matches(text, terms)[:MAX_MATCHES]
-    if not matches:
+    found = _matches_and_stems(text, terms)[:MAX_MATCHES]
+    if not found:
         return None
-    # Slide a window over the matches (each stemmed once), counting its different stems.
-    stems = [stem_word(m.group().lower()) for m in matches]
+    # Slide a window over the matches, counting its different stems.
+    matches, stems = [m for m, _ in found], [stem for _, stem in found]
     counts: dict[str, int] = {}
     best, best_score, end_index = 0, (-1, -1), 0
     for i, first in enumerate(matches):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from datetime import date
 from urllib.parse import quote_plus, urlsplit
 
@@ -59,6 +60,20 @@ def search_url(filters, **changes) -> str:  # noqa: ANN001 - Filters
     return f"{base}?{query}" if query else base
 
 
+_PLAIN_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*\Z")  # nothing url_for would quote
+
+
+def entry_url(slug: str) -> str:
+    """``url_for("entries.show", slug=slug)``, with the path's prefix looked up once per request
+    (a results page links 20 entries). Slugs with anything to quote go through url_for."""
+    if not (has_request_context() and _PLAIN_SLUG.match(slug)):
+        return url_for("entries.show", slug=slug)
+    prefix = g.get("kb_entry_prefix")
+    if prefix is None:
+        prefix = g.kb_entry_prefix = url_for("entries.show", slug="x")[:-1]
+    return prefix + slug
+
+
 def facet_option(filters, facet, option) -> Markup:  # noqa: ANN001 - Filters, Facet, FacetOption
     """One search facet option as a list item: a link that applies it, or — when it is applied —
     its name, count and a link that removes it. Written here rather than in the template
@@ -84,7 +99,7 @@ def _parameter(name: str, value: str) -> str:
 def register_template_helpers(app: Flask) -> None:
     """Install filters and globals on ``app``'s Jinja environment."""
     app.jinja_env.filters.update(markdown=render_markdown, long_date=long_date, source_date=source_date)
-    app.jinja_env.globals.update(search_url=search_url, facet_option=facet_option, entry_types=list(EntryType))
+    app.jinja_env.globals.update(search_url=search_url, entry_url=entry_url, facet_option=facet_option, entry_types=list(EntryType))
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

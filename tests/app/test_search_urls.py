@@ -11,7 +11,7 @@ import pytest
 from flask import url_for
 
 from kb.services.filters import Filters
-from kb.views.templating import search_url
+from kb.views.templating import entry_url, search_url
 
 QUERIES: list[str] = json.loads((Path(__file__).parents[1] / "data" / "hostile_queries.json").read_text(encoding="utf-8"))
 CHANGES = [{}, {"q": ""}, {"page": 3}, {"site": None}, {"theme": "data-sharing"}, {"strength": 4},
@@ -46,3 +46,12 @@ def test_links_on_a_search_page_keep_the_query(client):
     assert '<p id="result-count" role="status">0 entries' in html
     assert 'href="/search?q=%22joint+team%22+%26+care&amp;polarity=enabler&amp;sort=newest"' not in html  # sanity: no invented sort
     assert 'href="/search?q=%22joint+team%22+%26+care"' in html  # the polarity filter's "remove" link
+
+
+@pytest.mark.parametrize("root", ["", "/kb"])
+def test_entry_links_are_exactly_url_fors(app, root):
+    slugs = ["sheffield-pooled-budget", "a", "x-1-2", "Capital", "with space", "ümlaut", "a/b", "-x", "%41"]
+    with app.test_request_context("/search", base_url=f"http://localhost{root}"):
+        for slug in slugs * 2:  # the second time from the prefix kept for the request
+            assert entry_url(slug) == url_for("entries.show", slug=slug), slug
+        assert entry_url("a") == f"{root}/entries/a"
