@@ -27,6 +27,7 @@ from kb.models.index_queue import IndexQueueItem
 from kb.models.revisions import Revision
 from kb.models.sessions import UserSession  # noqa: F401 - registers the table; kb.services.accounts uses it
 from kb.models.sites import Site, SiteKind
+from kb.models.subscriptions import Frequency, Subscription, SubscriptionKind
 from kb.models.themes import Theme
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "EntryType",
     "EvidenceDesign",
     "FeedToken",
+    "Frequency",
     "IndexQueueItem",
     "LinkRel",
     "Membership",
@@ -52,6 +54,8 @@ __all__ = [
     "SiteKind",
     "SiteRole",
     "Source",
+    "Subscription",
+    "SubscriptionKind",
     "Theme",
     "ThemeTag",
     "User",

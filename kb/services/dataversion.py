@@ -54,8 +54,9 @@ from kb.models import DataVersion
 T = TypeVar("T")
 
 # Tables whose rows no page shows to readers: writing them does not move the version.
-# (A member's feed key shows only on pages for that member, which are never stored.)
-UNTRACKED = frozenset({"audit_event", "index_queue", "user_session", "feed_token"})
+# (A member's feed key shows only on pages for that member, which are never stored; so do a
+# member's subscriptions, on /account/subscriptions, and a follow button only for a signed-in member.)
+UNTRACKED = frozenset({"audit_event", "index_queue", "user_session", "feed_token", "subscription"})
 CHANGED = "kb.dataversion.changed"  # session.info: this transaction wrote tracked rows
 _G_KEY = "kb_data_version"
 _MEMO_KEY = "kb.dataversion.memo"
