@@ -39,6 +39,7 @@ MAX_NAME_LENGTH = 120
 PREVIEW_LIMIT = feeds.FEED_LIMIT  # a digest lists at most this many entries per subscription
 MEMBERS_ONLY = "Sign in as a network member to subscribe."
 GONE = "There is no such subscription."
+_WHERE = {"enabler": " where it was an enabler", "barrier": " where it was a barrier"}
 
 
 class AlreadySubscribed(BadRequest):
@@ -108,8 +109,7 @@ def describe(filters: Filters, site: Site | None = None, theme: Theme | None = N
                                polarity=None if theme else filters.polarity)
     head = []
     if theme:
-        where = {"enabler": " where it was an enabler", "barrier": " where it was a barrier"}.get(filters.polarity or "", "")
-        head.append(theme.name + where)
+        head.append(theme.name + _WHERE.get(filters.polarity or "", ""))
     if site:
         head.append(site.name)
     parts = [f"“{rest.q}”"] if rest.q else []
@@ -166,8 +166,10 @@ def subscribe(user: Any, filters: Filters, *, kind: SubscriptionKind = Subscript
     if count >= MAX_SUBSCRIPTIONS:
         raise BadRequest(f"You have {MAX_SUBSCRIPTIONS} subscriptions, the most you can have. "
                          "Delete one you no longer need first.")
+    if name is None:  # a made-up name must pass the same rule as a typed one
+        name = textcheck.clean(describe(filters, site, theme))[:MAX_NAME_LENGTH]
     subscription = Subscription(
-        user_id=user.id, kind=kind, name=_clean_name(name if name is not None else describe(filters, site, theme)[:MAX_NAME_LENGTH]),
+        user_id=user.id, kind=kind, name=_clean_name(name),
         frequency=_frequency(frequency), q=filters.q, type=filters.type, site=site, theme=theme,
         polarity=filters.polarity, year=filters.year, strength=filters.strength, filters_key=key, created_at=now)
     db.session.add(subscription)

@@ -58,7 +58,8 @@ def _subscribe(make: Any) -> Any:
     """Check the form, call ``make(now)``; a duplicate goes to the list saying so."""
     form = ButtonForm()
     if not form.validate_on_submit():
-        raise BadRequest("This form has expired or was not sent from this site. Go back, reload the page and try again.")
+        raise BadRequest("This form has expired or was not sent from this site. "
+                         "Go back, reload the page and try again.")
     try:
         subscription = make(utcnow())
     except service.AlreadySubscribed as already:

@@ -353,3 +353,12 @@ def test_preview_period_ends_at_now(app, world, member):
     subscription = service.follow_site(member, "testshire", now=datetime(2015, 3, 1, tzinfo=timezone.utc))
     assert service.preview(subscription, datetime(2015, 3, 31, tzinfo=timezone.utc)).items == ()
     assert len(service.preview(subscription, datetime(2015, 4, 1, 1, tzinfo=timezone.utc)).items) == 1
+
+
+def test_a_long_search_gets_a_shortened_name_and_hostile_names_are_escaped(app, world, member):
+    subscription = service.save_search(member, Filters(q="w" * 500), now=T0)
+    assert len(subscription.name) == service.MAX_NAME_LENGTH and subscription.q == "w" * 500
+    service.rename(member, subscription.id, '<script>alert("x")</script> & co')
+    text = app.test_client(user=member).get("/account/subscriptions").get_data(as_text=True)
+    assert '<script>alert("x")</script>' not in text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; co" in text
