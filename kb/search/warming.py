@@ -118,6 +118,8 @@ def open_in_every_thread(pool: Executor, threads: int, open_searcher: Callable[[
             return
         try:
             open_searcher()
+        except IndexUnavailable:
+            return  # no index yet, or a broken one: the warming and /healthz/ready say so
         except Exception:  # noqa: BLE001 - an optimisation: serving goes on whatever happens
             log.warning("could not open a searcher in a server thread", exc_info=True)
 
