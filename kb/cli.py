@@ -13,9 +13,11 @@ from flask.cli import AppGroup
 
 from kb.search import backend, consistency
 from kb.search.backend import IndexUnavailable
+from kb.mail import current_sender
 from kb.services import accounts
 from kb.services.content_io import export_content, import_content
 from kb.services.content_io.report import parse_target
+from kb.services import digests  # after content_io: digests → feeds → search → content_io
 from kb.services.errors import BadRequest
 
 T = TypeVar("T")
@@ -155,6 +157,35 @@ def create_admin_command(email: str, name: str, password: str) -> None:
         click.echo(error.message, err=True)
         sys.exit(2)
     click.echo(f"Created administrator {user.email}. They can sign in at /sign-in.")
+
+
+@kb_cli.command("send-digests")
+@click.option("--dry-run", is_flag=True, help="List who would get what, without sending or recording anything.")
+@click.option("--now", "now_text", metavar="ISO", default=None,
+              help="Send as of this time (ISO 8601, UTC if no offset); default: the current time.")
+def send_digests_command(dry_run: bool, now_text: str | None) -> None:
+    """Send every due email digest (one per member), through KB_MAIL_URL.
+
+    Safe to run twice and from two hosts at once: the delivery log makes sure no digest is sent
+    twice. Members whose email failed are retried by the next run. Prints a summary line; the
+    exit status is 1 if any digest failed.
+    """
+    try:
+        now = datetime.fromisoformat(now_text) if now_text else datetime.now(timezone.utc)
+    except ValueError:
+        raise click.BadParameter(f"{now_text!r} is not an ISO 8601 time, e.g. 2026-12-07T07:00:00Z",
+                                 param_hint="--now") from None
+    now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    progress = (lambda members: _bar(members, "Sending digests")) if sys.stderr.isatty() and not dry_run else None
+    report = digests.send_digests(now, current_sender(), dry_run=dry_run, progress=progress)
+    for line in report.lines:
+        click.echo(line)
+    if dry_run:
+        click.echo(f"Dry run: would send {report.sent}, skip {report.skipped}; nothing was sent or recorded.")
+    else:
+        click.echo(report.summary())
+    if report.failed:
+        sys.exit(1)
 
 
 def _progress_of_length(label: str):

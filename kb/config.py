@@ -119,6 +119,9 @@ def load(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dic
         "KB_SEARCH_CACHE_MB": int(env.get("KB_SEARCH_CACHE_MB", "1024")),
         "KB_MAIL_URL": env.get("KB_MAIL_URL", "outbox"),
         "KB_MAIL_FROM": env.get("KB_MAIL_FROM", "Pioneer Knowledge Base <no-reply@localhost>"),
+        # send-digests: a claim on a member's digest older than this, left by a run that died
+        # mid-send, is taken over by the next run (kb/services/digests.py).
+        "KB_DIGEST_CLAIM_SECONDS": int(env.get("KB_DIGEST_CLAIM_SECONDS", "900")),
         # Sign-in attempts (successful or not), per account and per client address.
         "KB_SIGN_IN_LIMIT_ACCOUNT": env.get("KB_SIGN_IN_LIMIT_ACCOUNT", "5 per 15 minutes"),
         "KB_SIGN_IN_LIMIT_CLIENT": env.get("KB_SIGN_IN_LIMIT_CLIENT", "20 per 15 minutes"),

@@ -47,6 +47,9 @@ class Message:
     subject: str
     text: str
     html: str
+    # Extra headers, e.g. List-Unsubscribe. EmailMessage (policy.default) refuses a value with a
+    # line break, so none can start a header of its own.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def render_message(name: str, to: str, **context: object) -> Message:
@@ -76,6 +79,8 @@ def _email(message: Message, sender: str) -> EmailMessage:
     email["Subject"] = message.subject
     email["Date"] = format_datetime(datetime.now(timezone.utc))
     email["Message-ID"] = make_msgid(domain="pioneer-kb")
+    for name, value in message.headers:
+        email[name] = value
     email.set_content(message.text)
     email.add_alternative(message.html, subtype="html")
     return email

@@ -5,6 +5,7 @@ Importing this package registers every table on ``db.metadata`` (Alembic relies 
 
 from kb.models.audit import AuditEvent
 from kb.models.dataversion import DataVersion
+from kb.models.digests import DeliveryStatus, DigestDelivery, DigestRun
 from kb.models.accounts import Membership, NetworkRole, SiteRole, User
 from kb.models.entries import (
     BCF_MEASURES,
@@ -34,6 +35,9 @@ __all__ = [
     "AuditEvent",
     "BCF_MEASURES",
     "DataVersion",
+    "DeliveryStatus",
+    "DigestDelivery",
+    "DigestRun",
     "Entry",
     "EntryLink",
     "EntryStatus",

@@ -1,0 +1,317 @@
+"""Email digests: one email per member holding what is new in each of their due subscriptions.
+
+:func:`send_digests` (``flask kb send-digests``) finds the subscriptions that are due (daily or
+weekly, counted from :attr:`~kb.models.Subscription.period_start`; ``off`` never; inactive
+members never), groups them per member, and for each member composes one email grouped by
+subscription: the entries :func:`kb.services.subscriptions.preview` finds for the period, read
+as the member *at sending time* (an entry unpublished meanwhile is gone; a member deactivated
+meanwhile gets nothing). A member with nothing new gets no email and their periods run on.
+
+Delivery is idempotent and crash-safe through the delivery log (:class:`DigestDelivery`), with
+one row per member and period, unique on ``(user_id, period_key)``:
+
+1. *claim*: INSERT the row as ``claimed`` and commit on its own. Of two runs at once, only one
+   INSERT succeeds (the database's unique key decides, on SQLite and PostgreSQL alike); the
+   other sees the row and skips that member. A row already ``sent`` is skipped: run twice for
+   the same period, nothing is sent twice.
+2. *send* through the sender (SMTP, outbox, memory).
+3. on success, mark the row ``sent`` and move the subscriptions' ``last_sent_at`` to ``now`` in
+   one transaction; on failure (server down, 4xx, 5xx for the recipient) mark it ``failed``
+   with the error and leave the subscriptions alone, so the next run retries it (taking the row
+   over with a compare-and-set on ``claim_token``, so again only one run can).
+
+A run killed between two members leaves every finished member ``sent`` and the next run sends
+exactly the rest. A run killed while sending one member's email leaves that row ``claimed``;
+after ``KB_DIGEST_CLAIM_SECONDS`` (the lease: longer than any one send) the next run takes it
+over and sends it. The one window that cannot be closed from here is a kill after the mail
+server accepted the message and before the ``sent`` commit (one statement): that member gets
+the digest again — at least once, never lost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable
+
+import css_inline
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from kb.extensions import db
+from kb.links import absolute_url
+from kb.mail import MailSender, Message, render_message
+from kb.models import DeliveryStatus, DigestDelivery, DigestRun, Frequency, Subscription, User
+from kb.models.types import utcnow
+from kb.services import subscriptions as subscription_service
+from kb.services import unsubscribe
+
+INTERVALS = {Frequency.DAILY: timedelta(days=1), Frequency.WEEKLY: timedelta(days=7)}
+# A daily cron job that started a few minutes late yesterday must still find today's digest due.
+GRACE = timedelta(minutes=30)
+MAX_ERROR = 1000  # characters of an SMTP error kept in the log
+
+
+@dataclass(frozen=True)
+class Section:
+    """One subscription's part of a digest."""
+
+    subscription: Subscription
+    preview: subscription_service.Preview
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One member's email for one period: the sections with something in them."""
+
+    user: User
+    sections: tuple[Section, ...]
+
+    @property
+    def period_key(self) -> str:
+        """Names the period: which subscriptions, and where each one's period starts."""
+        periods = sorted((s.subscription.id, _aware(s.subscription.period_start).isoformat()) for s in self.sections)
+        return hashlib.sha256(json.dumps([self.user.id, periods]).encode()).hexdigest()
+
+    @property
+    def entry_count(self) -> int:
+        return sum(len(s.preview.items) for s in self.sections)
+
+
+@dataclass
+class RunReport:
+    """What a run did: counts, and for a dry run the lines saying what would be sent."""
+
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    run_id: int | None = None
+    lines: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return f"Sent {self.sent}, skipped {self.skipped}, failed {self.failed}."
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite gives back naive UTC; whole seconds, as feeds compare them (kb.services.feeds).
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def is_due(subscription: Subscription, now: datetime) -> bool:
+    """Is a digest of ``subscription`` due at ``now``? (never for ``off``)"""
+    interval = INTERVALS.get(subscription.frequency)
+    return interval is not None and _aware(now) - _aware(subscription.period_start) >= interval - GRACE
+
+
+def due_by_member(now: datetime) -> list[tuple[User, list[Subscription]]]:
+    """Active members with due subscriptions, each with those subscriptions (oldest first)."""
+    rows = db.session.scalars(
+        select(Subscription).join(User, User.id == Subscription.user_id)
+        .where(Subscription.frequency != Frequency.OFF, User.active.is_(True))
+        .options(selectinload(Subscription.user), selectinload(Subscription.site), selectinload(Subscription.theme))
+        .order_by(Subscription.user_id, Subscription.created_at, Subscription.id))
+    members: dict[int, tuple[User, list[Subscription]]] = {}
+    for subscription in rows:
+        if is_due(subscription, now):
+            members.setdefault(subscription.user_id, (subscription.user, []))[1].append(subscription)
+    return list(members.values())
+
+
+def compose(user: User, due: Iterable[Subscription], now: datetime) -> Digest:
+    """The digest ``user`` would get at ``now`` (sections without entries left out). An inactive
+    member's digest is empty, whatever their subscriptions hold."""
+    if not user.active:
+        return Digest(user, ())
+    sections = []
+    for subscription in due:
+        preview = subscription_service.preview(subscription, now)
+        if preview.items:
+            sections.append(Section(subscription, preview))
+    return Digest(user, tuple(sections))
+
+
+def render(digest: Digest) -> Message:
+    """The email of ``digest``: plain text and HTML with inline styles, and RFC 8058 headers."""
+    everything = absolute_url("digests.unsubscribe", token=unsubscribe.token(digest.user.id))
+    sections = [_section_context(digest.user, section) for section in digest.sections]
+    message = render_message(
+        "digest", digest.user.email, user=digest.user, sections=sections, count=digest.entry_count,
+        unsubscribe_all=everything, manage=absolute_url("subscriptions.index"))
+    return dataclasses.replace(
+        message, html=css_inline.inline(message.html),
+        headers=(("List-Unsubscribe", f"<{everything}>"),
+                 ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")))
+
+
+def _section_context(user: User, section: Section) -> dict:
+    subscription = section.subscription
+    kind, values = subscription_service.feed_target(subscription)
+    return {
+        "name": subscription.name,
+        "frequency": subscription.frequency.label.lower(),
+        "since": section.preview.since,
+        "search": absolute_url("search.index", **subscription_service.search_args(subscription)),
+        "unsubscribe": absolute_url("digests.unsubscribe", token=unsubscribe.token(user.id, subscription.id)),
+        "entries": [_item_context(item) for item in section.preview.items],
+        "feed": absolute_url(f"feeds.{kind}", fmt="atom", **values),
+    }
+
+
+def _item_context(item: subscription_service.PreviewItem) -> dict:
+    entry = item.entry
+    return {
+        "title": entry.title, "summary": entry.summary, "new": item.new, "changes": list(item.changes),
+        "site": entry.site.name if entry.site else "", "type": entry.type.label,
+        "themes": [(tag.theme.name, tag.polarity.label.lower()) for tag in entry.theme_tags],
+        "link": absolute_url("entries.show", slug=entry.slug),
+    }
+
+
+# --- the delivery log --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Record:
+    """What the log keeps of one digest, taken before any commit expires the rows it came from."""
+
+    user_id: int
+    key: str
+    subscription_ids: tuple[int, ...]
+    entry_ids: tuple[int, ...]
+
+    @classmethod
+    def of(cls, digest: Digest) -> _Record:
+        return cls(digest.user.id, digest.period_key, tuple(s.subscription.id for s in digest.sections),
+                   tuple(i.entry.id for s in digest.sections for i in s.preview.items))
+
+    def row(self) -> DigestDelivery | None:
+        return db.session.scalar(select(DigestDelivery).where(DigestDelivery.user_id == self.user_id,
+                                                              DigestDelivery.period_key == self.key))
+
+
+def _claim(record: _Record, now: datetime, run_id: int | None) -> str | None:
+    """Claim the record's row for this run; its claim token, or ``None`` if it is not ours to send."""
+    # End the reading transaction first: on SQLite a write in a transaction whose snapshot is
+    # older than another run's commit fails at once instead of waiting for the lock.
+    db.session.commit()
+    claim, wall = uuid.uuid4().hex, utcnow()
+    ids = " ".join(map(str, record.subscription_ids))
+    entries = " ".join(map(str, record.entry_ids))
+    db.session.add(DigestDelivery(
+        user_id=record.user_id, run_id=run_id, period_key=record.key, status=DeliveryStatus.CLAIMED,
+        claim_token=claim, attempts=1, subscription_ids=ids, entry_ids=entries, period_end=now, claimed_at=wall,
+        updated_at=wall))
+    try:
+        db.session.commit()
+        return claim
+    except IntegrityError:  # another run (now or earlier) has this member's period
+        db.session.rollback()
+    row = record.row()
+    if row is None or row.status == DeliveryStatus.SENT:
+        return None
+    lease = timedelta(seconds=current_app.config["KB_DIGEST_CLAIM_SECONDS"])
+    if row.status == DeliveryStatus.CLAIMED and wall - _aware(row.claimed_at) < lease:
+        return None  # another run is sending it right now
+    taken = db.session.execute(
+        update(DigestDelivery)
+        .where(DigestDelivery.id == row.id, DigestDelivery.claim_token == row.claim_token)
+        .values(status=DeliveryStatus.CLAIMED, claim_token=claim, attempts=DigestDelivery.attempts + 1,
+                run_id=run_id, subscription_ids=ids, entry_ids=entries, period_end=now, claimed_at=wall,
+                updated_at=wall, error=None))
+    db.session.commit()
+    return claim if taken.rowcount == 1 else None
+
+
+def _finish(record: _Record, now: datetime, error: str | None) -> None:
+    """Mark the row sent (and move the subscriptions' periods on) or failed (and leave them)."""
+    row = record.row()
+    if error is None:
+        row.status, row.sent_at, row.error = DeliveryStatus.SENT, utcnow(), None
+        db.session.execute(update(Subscription).where(Subscription.id.in_(record.subscription_ids))
+                           .values(last_sent_at=now))
+    else:
+        row.status, row.error = DeliveryStatus.FAILED, error[:MAX_ERROR]
+    row.updated_at = utcnow()
+    db.session.commit()
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+Progress = Callable[[list], Iterable]
+
+
+def send_digests(now: datetime, sender: MailSender, *, dry_run: bool = False,
+                 progress: Progress | None = None) -> RunReport:
+    """Send every due digest as of ``now`` (the end of every period sent) through ``sender``.
+
+    A member counts as *sent*, *skipped* (nothing new, or another run has or had their digest
+    for this period) or *failed* (the sender raised; they are retried next run). With
+    ``dry_run`` nothing is sent or recorded: ``lines`` says who would get how many entries.
+    """
+    now = _aware(now)
+    report = RunReport()
+    run = None
+    if not dry_run:
+        run = DigestRun(period_end=now, started_at=utcnow(), sent=0, skipped=0, failed=0)
+        db.session.add(run)
+        db.session.commit()
+        report.run_id = run.id
+    members = [user.id for user, _ in due_by_member(now)]
+    for user_id in (progress(members) if progress else members):
+        _send_one(user_id, now, sender, dry_run, report)
+    if run is not None:
+        run = db.session.get(DigestRun, report.run_id)
+        run.sent, run.skipped, run.failed, run.finished_at = report.sent, report.skipped, report.failed, utcnow()
+        db.session.commit()
+    return report
+
+
+def _send_one(user_id: int, now: datetime, sender: MailSender, dry_run: bool, report: RunReport) -> None:
+    # Each member is read afresh: whatever an earlier member's commit expired, and whatever
+    # changed since the run started (a deactivation, an unsubscribe), counts.
+    db.session.expire_all()
+    user = db.session.get(User, user_id)
+    due = [s for s in db.session.scalars(select(Subscription).where(Subscription.user_id == user_id)
+                                         .order_by(Subscription.created_at, Subscription.id)) if is_due(s, now)]
+    digest = compose(user, due, now) if user is not None else None
+    if digest is None or not digest.sections:
+        report.skipped += 1
+        return
+    if dry_run:
+        names = ", ".join(f"{s.subscription.name} ({len(s.preview.items)})" for s in digest.sections)
+        report.lines.append(f"{user.email}: {digest.entry_count} entries: {names}")
+        report.sent += 1
+        return
+    message, record = render(digest), _Record.of(digest)
+    if _claim(record, now, report.run_id) is None:
+        report.skipped += 1
+        return
+    try:
+        sender.send(message)
+    except Exception as error:  # noqa: BLE001 - any failure: record it, retry next run
+        _finish(record, now, f"{type(error).__name__}: {error}")
+        report.failed += 1
+        return
+    _finish(record, now, None)
+    report.sent += 1
+
+
+def recent_runs(limit: int = 20) -> list[DigestRun]:
+    """The last ``limit`` runs, newest first (for the admin page)."""
+    return list(db.session.scalars(select(DigestRun).order_by(DigestRun.id.desc()).limit(limit)))
+
+
+def failures(limit: int = 50) -> list[DigestDelivery]:
+    """Digests whose last attempt failed and which have not been sent since, newest first."""
+    return list(db.session.scalars(
+        select(DigestDelivery).where(DigestDelivery.status == DeliveryStatus.FAILED)
+        .options(selectinload(DigestDelivery.user))
+        .order_by(DigestDelivery.updated_at.desc(), DigestDelivery.id.desc()).limit(limit)))
