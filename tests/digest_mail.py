@@ -2,7 +2,9 @@
 
 :class:`Mailbox` keeps every message it accepts (parsed), and can refuse one recipient (550),
 answer ``421`` to every message after the first ``fail_after`` accepted (a server going away),
-or hold messages (``hold``) until released, so a test can kill a sender in mid-send.
+hold every message after the first ``hold_after`` until ``release`` is set and then refuse it
+(``451``), so a test can kill a sender in mid-send, or keep every message at a ``gate`` until the
+test opens it and then accept it, so a test can see two senders sending at once.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ class Mailbox:
         self.recipients: list[list[str]] = []
         self.refuse: set[str] = set()
         self.fail_after: int | None = None
-        self.hold = threading.Event()  # set: hold every message until it is cleared
-        self.held = 0
+        self.hold_after: int | None = None
+        self.release = threading.Event()
+        self.gate: threading.Event | None = None
+        self.held = 0  # messages being held now (at the hold or the gate)
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: ANN001
@@ -39,16 +43,23 @@ class Mailbox:
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001
         if self.fail_after is not None and len(self.messages) >= self.fail_after:
             return "421 4.3.2 Service shutting down"
-        if self.hold.is_set():
-            with self.lock:
-                self.held += 1
-            while self.hold.is_set():  # until the test has killed the sender and lets go
-                await asyncio.sleep(0.01)
+        if self.hold_after is not None and len(self.messages) >= self.hold_after:
+            await self._wait(self.release)  # until the test has killed the sender and lets go
             return "451 4.3.0 Not accepted, try again later"
+        if self.gate is not None:
+            await self._wait(self.gate)
         with self.lock:
             self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
             self.recipients.append(list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
+
+    async def _wait(self, event: threading.Event) -> None:
+        with self.lock:
+            self.held += 1
+        while not event.is_set():
+            await asyncio.sleep(0.01)
+        with self.lock:
+            self.held -= 1
 
     def to(self) -> list[str]:
         """The To address of each accepted message, in order."""
@@ -70,7 +81,9 @@ def smtp_server(port: int | None = None) -> Iterator[tuple[Mailbox, int]]:
     try:
         yield mailbox, controller.port
     finally:
-        mailbox.hold.clear()
+        mailbox.release.set()
+        if mailbox.gate is not None:
+            mailbox.gate.set()
         controller.stop()
 
 
