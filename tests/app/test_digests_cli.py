@@ -143,3 +143,27 @@ def test_a_bad_now_is_a_usage_error(app, members):
 def test_smtp_failures_make_the_exit_status_1(app, members):
     result = run(app, free_port())  # nothing listens there
     assert result.returncode == 1 and result.stdout.strip().splitlines()[-1] == "Sent 0, skipped 0, failed 6."
+    assert "Sending digests" not in result.stderr  # stderr is a pipe here: no progress bar
+
+
+def test_a_terminal_gets_a_progress_bar_and_a_pipe_does_not(app, members):
+    primary, secondary = os.openpty()  # stderr as a terminal, as when someone runs it by hand
+    with smtp_server() as (mailbox, port):
+        process = subprocess.Popen(command("--now", NOW), env=environment(app, port), cwd=PROJECT_ROOT,
+                                   stdout=subprocess.PIPE, stderr=secondary, text=True)
+        os.close(secondary)
+        out, _ = process.communicate(timeout=120)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(primary)
+    terminal = b"".join(chunks).decode()
+    assert process.returncode == 0 and out.strip() == "Sent 6, skipped 0, failed 0."
+    assert "Sending digests" in terminal and "6/6" in terminal
+    assert len(mailbox.messages) == 6
