@@ -56,8 +56,9 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 
 
 class AccessLogger(glogging.Logger):
-    """gunicorn's logger, with members' private feed keys (``/feeds/m/<key>/…``) blanked out of
-    the request line and path, so that whoever reads the logs cannot read private feeds."""
+    """gunicorn's logger, with members' private feed keys (``/feeds/m/<key>/…``) and digest
+    unsubscribe tokens (``/unsubscribe/<token>``) blanked out of the request line and path, so
+    that whoever reads the logs cannot read private feeds or stop someone's emails."""
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
@@ -67,7 +68,7 @@ class AccessLogger(glogging.Logger):
         return atoms
 
 
-PRIVATE_FEED_KEY = re.compile(r"(/feeds/m/)[^/?#\s]+")
+PRIVATE_FEED_KEY = re.compile(r"(/feeds/m/|/unsubscribe/)[^/?#\s]+")
 logger_class = AccessLogger
 
 

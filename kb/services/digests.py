@@ -42,7 +42,7 @@ import css_inline
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from kb.extensions import db
 from kb.links import absolute_url
@@ -310,8 +310,13 @@ def recent_runs(limit: int = 20) -> list[DigestRun]:
 
 
 def failures(limit: int = 50) -> list[DigestDelivery]:
-    """Digests whose last attempt failed and which have not been sent since, newest first."""
+    """Digests whose last attempt failed and whose member has had no digest sent since (a later
+    period's digest holds what the failed one would have), newest first."""
+    later = aliased(DigestDelivery)
+    sent_since = (select(later.id).where(later.user_id == DigestDelivery.user_id,
+                                         later.status == DeliveryStatus.SENT,
+                                         later.sent_at > DigestDelivery.updated_at).exists())
     return list(db.session.scalars(
-        select(DigestDelivery).where(DigestDelivery.status == DeliveryStatus.FAILED)
+        select(DigestDelivery).where(DigestDelivery.status == DeliveryStatus.FAILED, ~sent_since)
         .options(selectinload(DigestDelivery.user))
         .order_by(DigestDelivery.updated_at.desc(), DigestDelivery.id.desc()).limit(limit)))

@@ -13,6 +13,7 @@ secret key invalidates every link, as it does every other signed thing.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from flask import current_app
@@ -36,7 +37,8 @@ class Target:
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT,
+                             signer_kwargs={"digest_method": hashlib.sha256})
 
 
 def token(user_id: int, subscription_id: int | None = None) -> str:

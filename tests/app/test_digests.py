@@ -200,6 +200,22 @@ def test_smtp_down_then_up(app, world):
     assert "New entry" in parts(mailbox.messages[0])[0]
 
 
+def test_a_failure_is_listed_until_the_member_gets_a_digest(app, world):
+    site, *_ = world
+    mo = member()
+    make_entry("new", site=site, title="New entry", published="2015-04-01")
+    subscriptions.follow_site(mo, "testshire", now=SUBSCRIBED)
+    port = free_port()
+    use_smtp(app, port)
+    run()
+    assert [row.user_id for row in digests.failures()] == [mo.id]
+    # A new subscription makes the next digest another period (another row) holding both.
+    subscriptions.follow_theme(mo, "leadership", now=SUBSCRIBED)
+    with smtp_server(port) as (mailbox, _):
+        assert run(NOW + timedelta(hours=1)).sent == 1
+    assert "== Testshire (1) ==" in parts(mailbox.messages[0])[0] and digests.failures() == []
+
+
 def test_a_refused_recipient_and_a_server_going_away_are_retried_and_nothing_is_sent_twice(app, world):
     site, *_ = world
     people = [member(f"Member {n}") for n in range(5)]
