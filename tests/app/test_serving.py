@@ -243,6 +243,22 @@ def test_private_feed_keys_never_reach_the_access_log(server):
     assert key not in log
 
 
+def test_unsubscribe_tokens_never_reach_the_access_log(server):
+    running, _lead, database = server
+    token = f"t{uuid.uuid4().hex}"
+    answer = requests.get(f"{running.base}/unsubscribe/{token}", timeout=30)
+    assert answer.status_code == 404  # not a token we signed; logged all the same
+    rid, deadline = answer.headers["X-Request-ID"], time.monotonic() + 30
+    while True:  # the access log is written after the response: poll for the line, with a deadline
+        log = "".join(path.read_text(errors="replace") for path in database.instance.glob("server-*.log"))
+        lines = [line for line in log.splitlines() if f"rid={rid}" in line]
+        if lines or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(lines) == 1 and '"GET /unsubscribe/[key] HTTP/1.1" 404' in lines[0], lines
+    assert token not in log
+
+
 def test_the_running_server_reports_ready(server):
     running, _lead, _database = server
     answer = requests.get(f"{running.base}/healthz/ready", timeout=30)
