@@ -371,7 +371,8 @@ def test_the_dashboard_links_to_every_admin_page(app, admin):
     page = get_page(app.test_client(user=admin), "/admin/")
     assert page.find("h1").get_text() == "Administration"
     links = {text_of(a): a["href"] for a in page.select("main .nhsuk-card a")}
-    assert links == {"Users": "/admin/users", "Sites": "/admin/sites", "Themes": "/admin/themes", "Audit log": "/admin/audit"}
+    assert links == {"Users": "/admin/users", "Sites": "/admin/sites", "Themes": "/admin/themes", "Audit log": "/admin/audit",
+                     "Email digests": "/admin/digests"}
 
 
 # --- audit log ----------------------------------------------------------------------------------
