@@ -80,7 +80,10 @@ def test_one_email_per_member_grouped_by_subscription_with_every_detail(app, wor
     assert "Themes: Leadership (enabler), Data sharing (barrier)" in text
     assert "A shared budget for frail older people." in text
     assert "http://kb.test/entries/pooled" in text and "http://kb.test/entries/records" in text
+    assert "New or updated since 1 March 2015." in text
     assert "because you subscribed to these on the Pioneer Knowledge Base (weekly)" in text
+    assert 'href="http://kb.test/feeds/themes/data-sharing.atom?polarity=barrier"' in html
+    assert 'href="http://kb.test/search?site=testshire"' in html
     assert "http://kb.test/account/subscriptions" in text
     # The HTML has the same content with its styles inline (mail clients drop <style>).
     assert '<a href="http://kb.test/entries/pooled"' in html and "<style" not in html
@@ -243,7 +246,7 @@ def test_a_refused_recipient_and_a_server_going_away_are_retried_and_nothing_is_
 def test_nothing_in_a_title_name_or_note_can_inject_a_header(app, world):
     site, *_ = world
     mo = member("Mo\r\nBcc: evil@example.org")
-    make_entry("hostile", site=site, title="Title\r\nBcc: evil@example.org", published="2015-04-01",
+    make_entry("hostile", site=site, title="<b>Title</b>\r\nBcc: evil@example.org", published="2015-04-01",
                summary="Summary\nX-Injected: yes",
                themes=[{"theme": "leadership", "polarity": "enabler", "note": "Note\r\nBcc: evil@example.org"}])
     subscription = subscriptions.follow_site(mo, "testshire", now=SUBSCRIBED)
@@ -257,6 +260,9 @@ def test_nothing_in_a_title_name_or_note_can_inject_a_header(app, world):
     assert message["Bcc"] is None and message["X-Injected"] is None
     assert "\n" not in message["Subject"] and message["Subject"].startswith("Name Bcc: evil@example.org body: 1 new")
     assert message.get_content_type() == "multipart/alternative"
+    text, html = parts(message)
+    assert "&lt;b&gt;Title&lt;/b&gt;" in html and "<b>Title</b>" not in html  # markup stays text
+    assert "<b>Title</b>" in text  # plain text is not HTML-escaped
 
 
 def test_dry_run_sends_and_records_nothing(app, world):
