@@ -76,9 +76,10 @@ def test_one_email_per_member_grouped_by_subscription_with_every_detail(app, wor
     assert testshire < text.index("Pooled budget in Testshire") < theme
     assert text.index("Shared records in Otherton") > theme and "Old Testshire entry" not in text
     assert text.count("Pooled budget in Testshire") == 2  # in both subscriptions it matches
-    assert "Case study · Testshire" in text and "Intervention · Otherton" in text
-    assert "Themes: Leadership (enabler), Data sharing (barrier)" in text
-    assert "A shared budget for frail older people." in text
+    assert ("* Pooled budget in Testshire\n  Case study · Testshire\n"
+            "  Themes: Leadership (enabler), Data sharing (barrier)\n"
+            "  A shared budget for frail older people.\n  http://kb.test/entries/pooled\n") in text
+    assert "Intervention · Otherton" in text
     assert "http://kb.test/entries/pooled" in text and "http://kb.test/entries/records" in text
     assert "New or updated since 1 March 2015." in text
     assert "because you subscribed to these on the Pioneer Knowledge Base (weekly)" in text
