@@ -78,7 +78,7 @@ def test_one_email_per_member_grouped_by_subscription_with_every_detail(app, wor
     assert text.count("Pooled budget in Testshire") == 2  # in both subscriptions it matches
     assert ("* Pooled budget in Testshire\n  Case study · Testshire\n"
             "  Themes: Leadership (enabler), Data sharing (barrier)\n"
-            "  A shared budget for frail older people.\n  http://kb.test/entries/pooled\n") in text
+            "  A shared budget for frail older people.\n  http://kb.test/entries/pooled\n") in text.replace("\r\n", "\n")
     assert "Intervention · Otherton" in text
     assert "http://kb.test/entries/pooled" in text and "http://kb.test/entries/records" in text
     assert "New or updated since 1 March 2015." in text
