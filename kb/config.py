@@ -32,6 +32,8 @@ variable               meaning                                                  
                        or ``smtp[s]://user:password@host:port[?starttls=1]``
 ``KB_MAIL_FROM``       the From address of every email                                ``Pioneer Knowledge Base
                                                                                       <no-reply@localhost>``
+``KB_DIGEST_CLAIM_``    seconds after which a digest claimed by a send-digests run     ``900``
+``SECONDS``            that died in mid-send is taken over (kb/services/digests.py)
 ``KB_*_LIMIT*``        rate limits on sign-in, password resets and changes            see :func:`load`
 ``KB_RATELIMIT_``      where the limits are counted (``redis://…`` with several      ``memory://``
 ``STORAGE_URI``        worker processes)
