@@ -198,8 +198,7 @@ class _Record:
 
 def _claim(record: _Record, now: datetime, run_id: int | None) -> str | None:
     """Claim the record's row for this run; its claim token, or ``None`` if it is not ours to send."""
-    # End the reading transaction first: on SQLite a write in a transaction whose snapshot is
-    # older than another run's commit fails at once instead of waiting for the lock.
+    # The claim is a transaction of its own: it must commit, or fail on the unique key, alone.
     db.session.commit()
     claim, wall = uuid.uuid4().hex, utcnow()
     ids = " ".join(map(str, record.subscription_ids))
