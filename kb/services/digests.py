@@ -47,10 +47,11 @@ from sqlalchemy.orm import aliased, selectinload
 from kb.extensions import db
 from kb.links import absolute_url
 from kb.mail import MailSender, Message, render_message
-from kb.models import DeliveryStatus, DigestDelivery, DigestRun, Frequency, Subscription, User
+from kb.models import DeliveryStatus, DigestDelivery, DigestRun, Entry, Frequency, Subscription, User
 from kb.models.types import utcnow
 from kb.services import subscriptions as subscription_service
 from kb.services import unsubscribe
+from kb.services.permissions import is_member, visible_entries
 
 INTERVALS = {Frequency.DAILY: timedelta(days=1), Frequency.WEEKLY: timedelta(days=7)}
 # A daily cron job that started a few minutes late yesterday must still find today's digest due.
@@ -59,11 +60,20 @@ MAX_ERROR = 1000  # characters of an SMTP error kept in the log
 
 
 @dataclass(frozen=True)
+class Item:
+    """An entry in a digest, as plain values (what the email shows), and its id."""
+
+    entry_id: int
+    context: dict
+
+
+@dataclass(frozen=True)
 class Section:
-    """One subscription's part of a digest."""
+    """One subscription's part of a digest: its entries for the period from ``since``, newest first."""
 
     subscription: Subscription
-    preview: subscription_service.Preview
+    since: datetime
+    items: tuple[Item, ...]
 
 
 @dataclass(frozen=True)
@@ -81,7 +91,7 @@ class Digest:
 
     @property
     def entry_count(self) -> int:
-        return sum(len(s.preview.items) for s in self.sections)
+        return sum(len(s.items) for s in self.sections)
 
 
 @dataclass
@@ -124,16 +134,44 @@ def due_by_member(now: datetime) -> list[tuple[User, list[Subscription]]]:
     return list(members.values())
 
 
-def compose(user: User, due: Iterable[Subscription], now: datetime) -> Digest:
-    """The digest ``user`` would get at ``now`` (sections without entries left out). An inactive
-    member's digest is empty, whatever their subscriptions hold."""
+class Matches:
+    """What each distinct subscription matches, found once per run and shared by every member
+    with the same filters, period and kind of reader (many members follow the same site or
+    theme): the key is ``(filters_key, period start, member or not)``, which is all that
+    :func:`kb.services.subscriptions.preview` depends on. Found entries are kept as plain values,
+    so the commits between members cost no reloading.
+
+    Whether the member may read each entry is checked again for every member when their email
+    is composed (:func:`compose`), so an entry unpublished during a run is not sent to anyone
+    composed after that.
+    """
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.found: dict[tuple, tuple[datetime, tuple[Item, ...]]] = {}
+
+    def of(self, subscription: Subscription) -> tuple[datetime, tuple[Item, ...]]:
+        key = (subscription.filters_key, _aware(subscription.period_start), is_member(subscription.user))
+        if key not in self.found:
+            preview = subscription_service.preview(subscription, self.now)
+            self.found[key] = (preview.since, tuple(Item(i.entry.id, _item_context(i)) for i in preview.items))
+        return self.found[key]
+
+
+def compose(user: User, due: Iterable[Subscription], now: datetime, matches: Matches | None = None) -> Digest:
+    """The digest ``user`` would get at ``now`` (sections without entries left out), holding only
+    entries ``user`` may read now (one query). An inactive member's digest is empty."""
     if not user.active:
         return Digest(user, ())
+    matches = matches or Matches(now)
+    found = [(subscription, *matches.of(subscription)) for subscription in due]
+    ids = {item.entry_id for _, _, items in found for item in items}
+    readable = set(db.session.scalars(select(Entry.id).where(Entry.id.in_(ids), visible_entries(user)))) if ids else set()
     sections = []
-    for subscription in due:
-        preview = subscription_service.preview(subscription, now)
-        if preview.items:
-            sections.append(Section(subscription, preview))
+    for subscription, since, items in found:
+        items = tuple(item for item in items if item.entry_id in readable)
+        if items:
+            sections.append(Section(subscription, since, items))
     return Digest(user, tuple(sections))
 
 
@@ -156,10 +194,10 @@ def _section_context(user: User, section: Section) -> dict:
     return {
         "name": subscription.name,
         "frequency": subscription.frequency.label.lower(),
-        "since": section.preview.since,
+        "since": section.since,
         "search": absolute_url("search.index", **subscription_service.search_args(subscription)),
         "unsubscribe": absolute_url("digests.unsubscribe", token=unsubscribe.token(user.id, subscription.id)),
-        "entries": [_item_context(item) for item in section.preview.items],
+        "entries": [item.context for item in section.items],
         "feed": absolute_url(f"feeds.{kind}", fmt="atom", **values),
     }
 
@@ -189,7 +227,7 @@ class _Record:
     @classmethod
     def of(cls, digest: Digest) -> _Record:
         return cls(digest.user.id, digest.period_key, tuple(s.subscription.id for s in digest.sections),
-                   tuple(i.entry.id for s in digest.sections for i in s.preview.items))
+                   tuple(i.entry_id for s in digest.sections for i in s.items))
 
     def row(self) -> DigestDelivery | None:
         return db.session.scalar(select(DigestDelivery).where(DigestDelivery.user_id == self.user_id,
@@ -264,8 +302,9 @@ def send_digests(now: datetime, sender: MailSender, *, dry_run: bool = False,
         db.session.commit()
         report.run_id = run.id
     members = [user.id for user, _ in due_by_member(now)]
+    matches = Matches(now)
     for user_id in (progress(members) if progress else members):
-        _send_one(user_id, now, sender, dry_run, report)
+        _send_one(user_id, matches, sender, dry_run, report)
     if run is not None:
         run = db.session.get(DigestRun, report.run_id)
         run.sent, run.skipped, run.failed, run.finished_at = report.sent, report.skipped, report.failed, utcnow()
@@ -273,19 +312,20 @@ def send_digests(now: datetime, sender: MailSender, *, dry_run: bool = False,
     return report
 
 
-def _send_one(user_id: int, now: datetime, sender: MailSender, dry_run: bool, report: RunReport) -> None:
+def _send_one(user_id: int, matches: Matches, sender: MailSender, dry_run: bool, report: RunReport) -> None:
+    now = matches.now
     # Each member is read afresh: whatever an earlier member's commit expired, and whatever
     # changed since the run started (a deactivation, an unsubscribe), counts.
     db.session.expire_all()
     user = db.session.get(User, user_id)
     due = [s for s in db.session.scalars(select(Subscription).where(Subscription.user_id == user_id)
                                          .order_by(Subscription.created_at, Subscription.id)) if is_due(s, now)]
-    digest = compose(user, due, now) if user is not None else None
+    digest = compose(user, due, now, matches) if user is not None else None
     if digest is None or not digest.sections:
         report.skipped += 1
         return
     if dry_run:
-        names = ", ".join(f"{s.subscription.name} ({len(s.preview.items)})" for s in digest.sections)
+        names = ", ".join(f"{s.subscription.name} ({len(s.items)})" for s in digest.sections)
         report.lines.append(f"{user.email}: {digest.entry_count} entries: {names}")
         report.sent += 1
         return

@@ -292,3 +292,32 @@ def test_the_outbox_sender_writes_the_digest(app, world, tmp_path):
     [path] = list((Path(app.instance_path) / "outbox").glob("*.eml"))
     content = path.read_text()
     assert f"To: {mo.email}" in content and "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in content
+
+
+def test_members_with_the_same_subscription_share_one_search_but_visibility_is_checked_per_email(app, world,
+                                                                                               monkeypatch):
+    site, *_ = world
+    people = [member(f"Member {n}") for n in range(3)]
+    make_entry("stays", site=site, title="Stays published", published="2015-04-01")
+    pulled = make_entry("pulled", site=site, title="Unpublished during the run", published="2015-04-02")
+    for person in people:
+        subscriptions.follow_site(person, "testshire", now=SUBSCRIBED)
+    searches = []
+    real_preview = subscriptions.preview
+    monkeypatch.setattr(subscriptions, "preview", lambda *a, **k: searches.append(a) or real_preview(*a, **k))
+
+    def unpublish_after_the_first(members):
+        for n, user_id in enumerate(members):
+            if n == 1:  # the first member's email has gone: now the entry is withdrawn
+                entry = db.session.get(Entry, pulled.id)
+                entry.status = type(entry.status)("draft")
+                db.session.commit()
+            yield user_id
+
+    with smtp_server() as (mailbox, port):
+        use_smtp(app, port)
+        report = run(progress=unpublish_after_the_first)
+    assert report.sent == 3 and len(searches) == 1  # one search for the three members
+    bodies = [parts(message)[0] for message in mailbox.messages]
+    assert all("Stays published" in body for body in bodies)
+    assert ["Unpublished during the run" in body for body in bodies] == [True, False, False]
