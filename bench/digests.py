@@ -1,0 +1,203 @@
+"""Digest benchmark: ``flask kb send-digests`` for many members, and the feeds' throughput.
+
+1. Writes N synthetic entries (:mod:`bench.corpus`, as ``bench/import.py`` does) and imports them
+   into a fresh SQLite database with its search index; every entry is in the digest period
+   (subscriptions are made before the oldest and the run is after the newest).
+2. Makes M members with three subscriptions each, a mix of the three kinds: a followed site (one
+   of the 25 pioneers), a followed theme (one of 31, either side or one of them) and a saved
+   search (one of :data:`SEARCHES`), all weekly.
+3. Runs the digests in a fresh process, as ``flask kb send-digests`` does
+   (:func:`kb.services.digests.send_digests`), sending through SMTP to a local aiosmtpd sink
+   that counts what it is given; prints members/s, the whole run's time and the sending
+   process's peak memory. Target on 2 cores (issue 12): the whole run under 2 minutes.
+4. Measures ``/feeds/search.atom?…`` for the same mixed searches beside ``/search?…`` (the
+   search page), through the app in this process, as served (stored public pages and feeds
+   on, as in production), rounds interleaved.
+
+The machine may be shared: the load average is printed before and after.
+
+Run: ``.venv/bin/python -m bench.digests --members 10000 --entries 1000 --workdir /tmp/kb-digests``
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+
+from aiosmtpd.controller import Controller
+
+from kb.config import PROJECT_ROOT
+
+SUBSCRIBED = datetime(1990, 1, 1, tzinfo=timezone.utc)
+NOW = "2099-01-01T07:00:00+00:00"
+SEARCHES = [
+    {"q": "frailty"}, {"q": "discharge"}, {"q": "pooled budget"}, {"q": "care home"}, {"q": "integrated team"},
+    {"q": "falls"}, {"q": "reablement"}, {"q": "shared record"}, {"q": "dementia"}, {"q": "social prescribing"},
+    {"q": "", "type": "evidence"}, {"q": "", "type": "case_study"}, {"q": "admissions", "type": "evidence"},
+    {"q": "workforce", "polarity": "barrier"}, {"q": "leadership", "polarity": "enabler"},
+    {"q": "", "type": "intervention", "year": "2016"}, {"q": "evaluation", "strength": "3"},
+    {"q": "information governance"}, {"q": "voluntary sector"}, {"q": "primary care"},
+]
+
+SEND_SCRIPT = """
+import json, resource, sys, time
+from datetime import datetime
+from kb import create_app
+from kb.mail import current_sender
+from kb.services.digests import send_digests
+
+app = create_app()
+with app.app_context():
+    start, cpu = time.perf_counter(), time.process_time()
+    report = send_digests(datetime.fromisoformat(sys.argv[1]), current_sender())
+    print(json.dumps({"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
+                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "sent": report.sent, "skipped": report.skipped, "failed": report.failed}))
+"""
+
+
+class Sink:
+    """An aiosmtpd handler that counts messages and bytes and keeps nothing."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+        self.bytes = 0
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001 - aiosmtpd's names
+        self.messages += 1
+        self.bytes += len(envelope.content)
+        return "250 OK"
+
+
+def build(workdir: Path, members: int, entries: int, env: dict[str, str]) -> dict:
+    """Entries imported and indexed, members and their subscriptions made; returns counts."""
+    from flask_migrate import upgrade
+
+    from kb import create_app
+    from kb.extensions import db
+    from kb.models import Frequency, Site, Subscription, SubscriptionKind, Theme, User
+    from kb.search import backend
+    from kb.services import subscriptions
+    from kb.services.content_io import import_content
+    from kb.services.filters import Filters
+
+    folder = workdir / "content"
+    importlib.import_module("bench.import").write_files(entries, folder)
+    app = create_app({"KB_INSTANCE_PATH": env["KB_INSTANCE_PATH"], "SQLALCHEMY_DATABASE_URI": env["KB_DATABASE_URL"],
+                      "SECRET_KEY": env["KB_SECRET_KEY"]})
+    with app.app_context():
+        upgrade(directory=str(PROJECT_ROOT / "migrations"))
+        backend().store.create_if_missing()
+        report = import_content(folder, now=datetime.now(timezone.utc))
+        sites = list(db.session.scalars(db.select(Site)))
+        themes = list(db.session.scalars(db.select(Theme)))
+        rng = random.Random(2016)
+        people = [User(email=f"member{n}@bench.example.org", name=f"Member {n}") for n in range(members)]
+        db.session.add_all(people)
+        db.session.flush()
+        rows = []
+        for person in people:
+            site, theme = rng.choice(sites), rng.choice(themes)
+            polarity = rng.choice([None, "enabler", "barrier"])
+            search = Filters.from_args(rng.choice(SEARCHES))
+            for kind, filters, site_row, theme_row in (
+                    (SubscriptionKind.SITE, Filters(site=site.slug), site, None),
+                    (SubscriptionKind.THEME, Filters(theme=theme.slug, polarity=polarity), None, theme),
+                    (SubscriptionKind.SEARCH, search, None, None)):
+                rows.append(Subscription(
+                    user_id=person.id, kind=kind, name=subscriptions.describe(filters, site_row, theme_row)[:120],
+                    frequency=Frequency.WEEKLY, q=filters.q, type=filters.type, site=site_row, theme=theme_row,
+                    polarity=filters.polarity, year=filters.year, strength=filters.strength,
+                    # the service's own key, so that these rows are what subscribe() would make
+                    filters_key=subscriptions._key(filters, site_row, theme_row), created_at=SUBSCRIBED))
+        db.session.add_all(rows)
+        db.session.commit()
+        distinct = len({r.filters_key + str(r.polarity) for r in rows})
+        db.session.remove()
+        db.engine.dispose()
+        backend().close()
+    return {"import": report.summary(), "subscriptions": len(rows), "distinct": distinct}
+
+
+def feed_throughput(env: dict[str, str], rounds: int) -> dict[str, float]:
+    """Requests per second of /feeds/search.atom and /search over SEARCHES, rounds interleaved."""
+    from kb import create_app
+
+    app = create_app({"KB_INSTANCE_PATH": env["KB_INSTANCE_PATH"], "SQLALCHEMY_DATABASE_URI": env["KB_DATABASE_URL"],
+                      "SECRET_KEY": env["KB_SECRET_KEY"], "KB_BASE_URL": env["KB_BASE_URL"]})
+    client = app.test_client()
+    spent = {"feed": 0.0, "search": 0.0}
+    count = 0
+    for _ in range(rounds):
+        for search in SEARCHES:
+            query = urlencode({k: v for k, v in search.items() if v})
+            for name, url in (("feed", f"/feeds/search.atom?{query}"), ("search", f"/search?{query}")):
+                start = time.perf_counter()
+                response = client.get(url)
+                spent[name] += time.perf_counter() - start
+                assert response.status_code == 200, (url, response.status_code)
+            count += 1
+    return {name: count / seconds for name, seconds in spent.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=10_000)
+    parser.add_argument("--entries", type=int, default=1_000)
+    parser.add_argument("--rounds", type=int, default=10, help="rounds of the feed/search comparison")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/kb-digests"))
+    args = parser.parse_args()
+
+    shutil.rmtree(args.workdir, ignore_errors=True)
+    instance = args.workdir / "instance"
+    instance.mkdir(parents=True)
+    sink = Sink()
+    with socket.socket() as probe:  # a free port for the sink
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    env = {**os.environ, "KB_INSTANCE_PATH": str(instance), "KB_DATABASE_URL": f"sqlite:///{instance}/kb.sqlite3",
+           "KB_SECRET_KEY": "bench", "KB_BASE_URL": "http://kb.bench",
+           "KB_MAIL_URL": f"smtp://127.0.0.1:{controller.port}", "PYTHONPATH": str(PROJECT_ROOT)}
+    try:
+        print(f"load average {os.getloadavg()[0]:.1f} at the start", flush=True)
+        start = time.perf_counter()
+        made = build(args.workdir, args.members, args.entries, env)
+        print(f"built in {time.perf_counter() - start:.0f} s: {made}", flush=True)
+        load = os.getloadavg()[0]
+        script = args.workdir / "send_run.py"
+        script.write_text(SEND_SCRIPT, encoding="utf-8")
+        out = subprocess.run([sys.executable, str(script), NOW], env=env, cwd=PROJECT_ROOT, capture_output=True,
+                             text=True, check=True)
+        run = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"send-digests: {args.members} members, {made['subscriptions']} subscriptions "
+              f"({made['distinct']} distinct), {args.entries} entries in the period", flush=True)
+        print(f"  whole run {run['seconds']:.1f} s (target < 120 s), {args.members / run['seconds']:.0f} members/s, "
+              f"{run['seconds'] / made['subscriptions'] * 1000:.2f} ms per subscription, CPU {run['cpu']:.1f} s, "
+              f"peak memory {run['rss_mb']:.0f} MB", flush=True)
+        print(f"  sent {run['sent']}, skipped {run['skipped']}, failed {run['failed']}; the sink got "
+              f"{sink.messages} messages, {sink.bytes / sink.messages / 1024:.0f} KB each on average"
+              if sink.messages else f"  sent {run['sent']}; the sink got nothing", flush=True)
+        print(f"  load average {load:.1f} before the run, {os.getloadavg()[0]:.1f} after", flush=True)
+        rates = feed_throughput(env, args.rounds)
+        print(f"feeds vs search page, {len(SEARCHES)} mixed searches x {args.rounds} rounds, one thread: "
+              f"/feeds/search.atom {rates['feed']:.0f} req/s, /search {rates['search']:.0f} req/s; "
+              f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    finally:
+        controller.stop()
+
+
+if __name__ == "__main__":
+    main()
