@@ -39,7 +39,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
 import css_inline
-from flask import current_app
+from flask import current_app, render_template
+from markupsafe import Markup
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
@@ -61,10 +62,18 @@ MAX_ERROR = 1000  # characters of an SMTP error kept in the log
 
 @dataclass(frozen=True)
 class Item:
-    """An entry in a digest, as plain values (what the email shows), and its id."""
+    """An entry in a digest: its id, and its part of the email's plain text and of its HTML
+    (``templates/email/digest/_item.*``, rendered once per run however many members get it)."""
 
     entry_id: int
-    context: dict
+    text: str
+    html: Markup
+
+    @classmethod
+    def of(cls, item: subscription_service.PreviewItem) -> Item:
+        context = _item_context(item)
+        return cls(item.entry.id, render_template("email/digest/_item.txt", item=context),
+                   Markup(render_template("email/digest/_item.html", item=context)))  # noqa: S704 - escaped by Jinja
 
 
 @dataclass(frozen=True)
@@ -154,7 +163,7 @@ class Matches:
         key = (subscription.filters_key, _aware(subscription.period_start), is_member(subscription.user))
         if key not in self.found:
             preview = subscription_service.preview(subscription, self.now)
-            self.found[key] = (preview.since, tuple(Item(i.entry.id, _item_context(i)) for i in preview.items))
+            self.found[key] = (preview.since, tuple(Item.of(i) for i in preview.items))
         return self.found[key]
 
 
@@ -197,7 +206,7 @@ def _section_context(user: User, section: Section) -> dict:
         "since": section.since,
         "search": absolute_url("search.index", **subscription_service.search_args(subscription)),
         "unsubscribe": absolute_url("digests.unsubscribe", token=unsubscribe.token(user.id, subscription.id)),
-        "entries": [item.context for item in section.items],
+        "entries": section.items,
         "feed": absolute_url(f"feeds.{kind}", fmt="atom", **values),
     }
 
