@@ -225,10 +225,16 @@ def test_every_request_gets_an_id_echoed_and_logged(server):
     # An id that could forge or split a log line is replaced, not echoed.
     hostile = requests.get(f"{running.base}/sites/", headers={"X-Request-ID": "x\" 200 forged"}, timeout=30)
     assert hostile.headers["X-Request-ID"] != "x\" 200 forged" and len(hostile.headers["X-Request-ID"]) == 32
-    log = "".join(path.read_text(errors="replace") for path in database.instance.glob("server-*.log"))
-    lines = [line for line in log.splitlines() if f"rid={offered}" in line]
+    deadline = time.monotonic() + 30  # gunicorn writes each access line after sending the answer
+    while True:
+        log = "".join(path.read_text(errors="replace") for path in database.instance.glob("server-*.log"))
+        lines = [line for line in log.splitlines() if f"rid={offered}" in line]
+        made_logged = any(f"rid={made}" in line and "GET /sites/" in line for line in log.splitlines())
+        if (lines and made_logged) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)  # a waiting assertion's poll
     assert len(lines) == 1 and '"GET /themes/ HTTP/1.1" 200' in lines[0], lines
-    assert any(f"rid={made}" in line and "GET /sites/" in line for line in log.splitlines())
+    assert made_logged
 
 
 def test_private_feed_keys_never_reach_the_access_log(server):
@@ -236,9 +242,14 @@ def test_private_feed_keys_never_reach_the_access_log(server):
     key = f"k{uuid.uuid4().hex}"
     answer = requests.get(f"{running.base}/feeds/m/{key}/entries.atom?q=care", timeout=30)
     assert answer.status_code == 404  # not a key anyone holds; logged all the same
-    log = "".join(path.read_text(errors="replace") for path in database.instance.glob("server-*.log"))
     rid = answer.headers["X-Request-ID"]
-    lines = [line for line in log.splitlines() if f"rid={rid}" in line]
+    deadline = time.monotonic() + 30  # gunicorn writes the access line after sending the answer
+    while True:
+        log = "".join(path.read_text(errors="replace") for path in database.instance.glob("server-*.log"))
+        lines = [line for line in log.splitlines() if f"rid={rid}" in line]
+        if lines or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)  # a waiting assertion's poll
     assert len(lines) == 1 and '"GET /feeds/m/[key]/entries.atom?q=care HTTP/1.1" 404' in lines[0], lines
     assert key not in log
 
