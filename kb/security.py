@@ -9,8 +9,9 @@
   and the plain 500 page the wrapper itself sends if an error escapes Flask's own handling
   (an error page that failed to render, say).
 * **Private responses are not stored** by browsers or proxies (``Cache-Control: no-store``):
-  every response to a signed-in person, and every page of the account, editor, revision and
-  administration blueprints, whoever asks (sign-in, invitation and reset links included).
+  every response to a signed-in person, and every page of the account, editor, revision,
+  administration and unsubscribe blueprints, whoever asks (sign-in, invitation, reset and
+  unsubscribe links included).
 * **Addresses with control characters** (``/entries/%00``) are a 404 before any view runs: no
   page has one, and a NUL in a query parameter makes PostgreSQL's driver raise.
 * **Trusted hosts** (``TRUSTED_HOSTS``, see :mod:`kb.config`) are Flask's own check: a request
@@ -54,7 +55,9 @@ HEADERS = {
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 # Blueprints whose every page is private: for one person, or holding a secret link.
-PRIVATE_BLUEPRINTS = frozenset({"accounts", "authoring", "revisions", "admin", "users"})
+# "digests" is /unsubscribe/<token> (a secret link, showing the member's address); "admin_digests"
+# is /admin/digests.
+PRIVATE_BLUEPRINTS = frozenset({"accounts", "authoring", "revisions", "admin", "users", "digests", "admin_digests"})
 PUBLIC_FILES = frozenset({"static", "assets"})  # the same for everyone, cached as they say
 
 PLAIN_500 = (b'<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8">'

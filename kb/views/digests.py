@@ -21,6 +21,9 @@ from kb.services.permissions import can_administer
 
 bp = Blueprint("digests", __name__)
 admin_bp = Blueprint("admin_digests", __name__, url_prefix="/admin")
+# The page's own address holds the token: no link on it may pass that on (as private feeds;
+# Cache-Control: no-store comes from kb.security.PRIVATE_BLUEPRINTS).
+SECRET_ADDRESS = {"Referrer-Policy": "no-referrer"}
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
@@ -34,12 +37,12 @@ def unsubscribe(token: str):  # noqa: ANN201
     """Confirm (GET) or do (POST) what the signed link stops. :raise 404: a link that is not valid."""
     if request.method == "GET":
         target = unsubscribing.resolve(token)
-        return render_template("digests/unsubscribe.html", target=target, token=token, done=None)
+        return render_template("digests/unsubscribe.html", target=target, token=token, done=None), SECRET_ADDRESS
     target = unsubscribing.resolve(token)
     stopped = unsubscribing.unsubscribe(token)
     if request.form.get("List-Unsubscribe") == "One-Click":
-        return "Unsubscribed.\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
-    return render_template("digests/unsubscribe.html", target=target, token=token, done=stopped)
+        return "Unsubscribed.\n", 200, {"Content-Type": "text/plain; charset=utf-8", **SECRET_ADDRESS}
+    return render_template("digests/unsubscribe.html", target=target, token=token, done=stopped), SECRET_ADDRESS
 
 
 @admin_bp.get("/digests")

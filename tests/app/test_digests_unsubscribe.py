@@ -67,6 +67,7 @@ def test_the_link_of_one_subscription_confirms_then_stops_only_that_one(app, sub
     form = soup.find("form", method="post")
     done = app.test_client().post(form["action"])  # no CSRF token, no session
     assert done.status_code == 200 and "You will get no more emails for “Testshire”" in done.get_data(as_text=True)
+    assert done.headers["Cache-Control"] == "no-store" and done.headers["Referrer-Policy"] == "no-referrer"
     assert frequencies(first, second) == [Frequency.OFF, Frequency.WEEKLY]
     again = app.test_client().post(path)  # safe to repeat
     assert again.status_code == 200 and frequencies(first, second) == [Frequency.OFF, Frequency.WEEKLY]

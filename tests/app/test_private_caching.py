@@ -18,7 +18,8 @@ ENTRY = "/entries/sheffield-pooled-budget"
 # Private whoever asks: sign-in, account and token pages, the editor, history, admin.
 PRIVATE_FOR_ANYONE = ["/sign-in", "/account/password-reset", "/account/password-reset/not-a-token",
                       "/account/invitation/not-a-token", "/account/", "/entries/new", f"{ENTRY}/history",
-                      f"{ENTRY}/diff?from=1&to=1", f"{ENTRY}/revisions/1", "/admin/", "/admin/users"]
+                      f"{ENTRY}/diff?from=1&to=1", f"{ENTRY}/revisions/1", "/admin/", "/admin/users",
+                      "/admin/digests", "/unsubscribe/not-a-token"]
 # Pages for everyone: cacheable when nobody is signed in, private for a signed-in person.
 PUBLIC = ["/", ENTRY, "/sites/", "/sites/sheffield", "/themes/", "/search?q=care", "/glossary"]
 STAFF = ["/account/", "/account/password", "/account/entries", "/entries/new", f"{ENTRY}/edit", f"{ENTRY}/history",
