@@ -1,4 +1,4 @@
-"""Matches marked in titles, summaries and body snippets, from the stored plain text.
+"""Matches marked in titles, summaries and body snippets, from their plain text.
 
 Only the page's hits are highlighted, and each by a regular-expression pass over its stored
 text plus a cached stem per word — no re-analysis through Whoosh's highlighter, which was the
