@@ -125,6 +125,8 @@ def index_check_command(repair: bool) -> None:
         return
     for problem in problems:
         click.echo(str(problem))
+    if repair and (completed := search.complete()):
+        click.echo(f"Wrote the search arrays of {completed} index segment(s) that had none.")
     if not problems:
         click.echo("The search index agrees with the database.")
         return

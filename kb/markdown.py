@@ -13,8 +13,10 @@ import re
 import threading
 from urllib.parse import urlsplit
 
+import cmarkgfm
 import markdown as python_markdown
 import nh3
+from cmarkgfm.cmark import Options as CmarkOptions
 
 ALLOWED_TAGS = frozenset(
     {
@@ -53,8 +55,12 @@ _ATTR_VALUES = {"align": {"left", "right", "center"}, "scope": {"col", "row", "c
 # anchor's attributes can be matched exactly.
 _ANCHOR = re.compile(r'<a((?:\s+[^\s=>/]+(?:="[^"]*")?)*)\s*>')
 _HREF = re.compile(r'\shref="([^"]*)"')
-_WHITESPACE = re.compile(r"\s+")
 _TOC_MARKER = "[TOC]"  # Python-Markdown toc's default marker
+# Raw HTML is kept, as Python-Markdown keeps it, for nh3 to remove with its tags (GitHub's
+# tagfilter would turn <script> into text instead); footnotes and tables as the site's extensions
+# make them, and none of GitHub's other extensions (strikethrough, bare-URL links, task lists).
+_CMARK_OPTIONS = CmarkOptions.CMARK_OPT_UNSAFE | CmarkOptions.CMARK_OPT_FOOTNOTES
+_CMARK_EXTENSIONS = ("table",)
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
@@ -159,11 +165,22 @@ def render(text: str, internal_hosts: frozenset[str] = frozenset()) -> str:
 
 
 def to_plain_text(text: str) -> str:
-    """Return the words of a Markdown document with all markup removed (for search and summaries)."""
-    # No tags survive, so one cleaning pass is enough: the result is text, escaped wherever shown.
-    # The toc extension only changes text where a "[TOC]" marker asks for the list of headings
-    # (it adds heading ids, which no plain text keeps), and costs a tenth of the conversion.
+    """Return the words of a Markdown document with all markup removed (for search and summaries).
+
+    The text is what search indexes (``Entry.body_text``) and quotes in snippets, never HTML:
+    every tag is gone and the result is escaped wherever it is shown.
+    """
     text = text or ""
-    converter = _converter(toc=_TOC_MARKER in text)
-    fragment = nh3.clean(converter.convert(text), tags=set(), clean_content_tags={"script", "style"})
-    return _WHITESPACE.sub(" ", html.unescape(fragment)).strip()
+    if _TOC_MARKER in text:
+        # Only Python-Markdown's toc extension turns the marker into the list of headings the
+        # page shows; the toc extension costs a tenth of a conversion, so only here.
+        fragment = _converter(toc=True).convert(text)
+    else:
+        # GitHub's cmark-gfm (C) makes the same text as Python-Markdown for every body in
+        # content/ and the bench corpus (tests/unit/test_markdown_reuse.py) in a seventh of the
+        # time, and this conversion was most of an import's work (docs/benchmarks.md). Where
+        # the two dialects differ (raw HTML blocks, a list with no blank line before it) the
+        # words differ little, and the page itself is always Python-Markdown's (:func:`render`).
+        fragment = cmarkgfm.markdown_to_html_with_extensions(text, _CMARK_OPTIONS, _CMARK_EXTENSIONS)
+    fragment = nh3.clean(fragment, tags=set(), clean_content_tags={"script", "style"})
+    return " ".join(html.unescape(fragment).split())

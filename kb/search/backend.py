@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Protocol
 
-from markupsafe import Markup
-
 from kb.search.documents import IndexDocument
 
 SORTS = ("relevance", "newest", "oldest", "title")
@@ -45,12 +43,10 @@ class SearchRequest:
 
 @dataclass(frozen=True)
 class Hit:
-    """One result: the entry's id, and its title, summary and a body snippet with matches marked."""
+    """One result: the entry's id. Its texts, with :attr:`SearchHits.highlight` marked in them
+    (:mod:`kb.search.snippets`), come from the database with the entry's other fields."""
 
     id: int
-    title: Markup
-    summary: Markup
-    snippet: Markup | None
 
 
 @dataclass
@@ -59,7 +55,8 @@ class SearchHits:
 
     ``facets`` maps each of :data:`FACETS` to ``{value: count}``: the number of results there
     would be with that value chosen and every *other* active filter kept. ``partial`` is true
-    when the time budget ran out and the results are what was found by then.
+    when the time budget ran out and the results are what was found by then. ``highlight`` is
+    the indexed forms of the words that made the hits match, to mark in their texts.
     """
 
     total: int
@@ -68,6 +65,7 @@ class SearchHits:
     notices: list[str] = field(default_factory=list)
     partial: bool = False
     suggestion: str | None = None
+    highlight: frozenset[str] = frozenset()
 
 
 class SearchBackend(Protocol):
@@ -98,6 +96,10 @@ class SearchBackend(Protocol):
 
     def status(self) -> str | None:
         """``None`` if the index can be searched, else a message saying what is wrong."""
+
+    def complete(self) -> int:
+        """Write what the index derives from itself and lacks (after an upgrade changed its
+        format, say); return how many pieces were written."""
 
     def close(self) -> None:
         """Release open files; the backend reopens them when next used."""

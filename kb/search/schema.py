@@ -6,7 +6,8 @@ Design choices, each measured (see docs/benchmarks.md):
   would split it into two single letters and drop both);
 * title and summary weigh more than the body; site names, theme names and notes and outcome
   measures sit in ``about``;
-* ``body`` stores the plain text so snippets come from the index, not from re-rendering Markdown;
+* ``body`` stores the plain text for related entries' key words (search results take theirs,
+  for snippets, from the database's ``Entry.body_text``);
 * ``spell`` holds unstemmed words (presence only) for prefix expansion and "Did you mean";
 * filter and facet values are untokenised keywords, counted from cached per-value doc sets;
 * text fields store positions as plain arrays of 32-bit integers (:class:`ArrayPositions`) so

@@ -27,7 +27,9 @@ Layout: ``MAGIC``, a little-endian ``uint64`` header length, a JSON header namin
 * ``rank.<sort>`` — each document's place in ``newest``, ``oldest`` and ``title`` order, and
   ``order.<sort>`` the documents in that order;
 * ``spell_hashes`` — :func:`word_hash` of every ``spell`` word, sorted: "Did you mean" asks
-  whether hundreds of made-up words exist, and a hash lookup answers that fastest.
+  whether hundreds of made-up words exist, and a hash lookup answers that fastest;
+* ``entry_ids`` — each document's entry id (``int64``): a results page needs only those of its
+  hits, where reading Whoosh's stored fields decompressed each hit's whole text.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ import numpy as np
 
 from kb.search import postings as post
 
-MAGIC = b"KBARRAY2"  # changed whenever the layout changes: older files are then rewritten
+MAGIC = b"KBARRAY3"  # changed whenever the layout changes: older files are then rewritten
 SUFFIX = ".kbarrays"
 # The fields a search reads postings of: text, "Did you mean" words, labels and facets.
 FIELDS = ("about", "body", "polarities", "readers", "sites", "spell", "strength", "summary", "tags", "themes",
@@ -151,6 +153,7 @@ def _sections(leaf) -> dict[str, np.ndarray]:
     for field in LENGTH_FIELDS:
         sections[f"lengths.{field}"] = post.field_lengths(leaf, field) if field in indexed else np.zeros(
             leaf.doc_count_all(), dtype=np.float32)
+    sections["entry_ids"] = np.asarray([int(value) for value in leaf.column_reader("id")], dtype=np.int64)
     for sort, order in sort_orders(leaf).items():
         rank = np.empty(len(order), dtype=np.int32)
         rank[order] = np.arange(len(order), dtype=np.int32)
@@ -265,6 +268,10 @@ class SegmentArrays:
     def lengths(self, field: str) -> np.ndarray | None:
         """Each document's length in words in ``field`` (``None`` for a field not stored here)."""
         return self._arrays.get(f"lengths.{field}")
+
+    def entry_ids(self) -> np.ndarray:
+        """Each local document's entry id."""
+        return self._arrays["entry_ids"]
 
     def order(self, sort: str) -> np.ndarray:
         """Local document numbers in ``sort`` order."""

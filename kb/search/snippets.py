@@ -1,4 +1,4 @@
-"""Matches marked in titles, summaries and body snippets, from the stored plain text.
+"""Matches marked in titles, summaries and body snippets, from their plain text.
 
 Only the page's hits are highlighted, and each by a regular-expression pass over its stored
 text plus a cached stem per word — no re-analysis through Whoosh's highlighter, which was the
@@ -53,10 +53,17 @@ def _matches_and_stems(text: str, terms: frozenset[str]) -> list[tuple[re.Match,
     for position in sorted(starts):
         match = _REST_OF_WORD.match(text, position)
         if match is not None:
-            stem = stem_word(match.group().lower())
+            stem = _stem_as_written(match.group())
             if stem in terms:
                 found.append((match, stem))
     return found
+
+
+@lru_cache(maxsize=100_000)
+def _stem_as_written(word: str) -> str:
+    # stem_word of the word in lower case, remembered as written: a results page stems some
+    # 300 words, nearly all met before, and lower-casing each first cost as much as the lookup.
+    return stem_word(word.lower())
 
 
 def _matches_by_pattern(text: str, terms: frozenset[str]) -> list[re.Match]:

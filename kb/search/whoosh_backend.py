@@ -4,7 +4,8 @@ A search runs per segment: the text query becomes a bit set of matching document
 per-term postings; phrases are checked against position arrays, :mod:`kb.search.postings`), is
 intersected with the reader's visibility and the active filters, and facet counts are pop-counts
 against cached per-value bit sets. Only the hits are scored (BM25 over postings arrays,
-:mod:`kb.search.ranking`), and only the page's hits are highlighted.
+:mod:`kb.search.ranking`). A search answers with the page's entry ids and the words to mark;
+the search service highlights the hits' texts as it reads them from the database.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from kb.search.documents import IndexDocument
 from kb.search.glossary import Glossary
 from kb.search.postings import Postings, bits_from_ids, mask_of, phrase_docs
 from kb.search.segments import SegmentData
-from kb.search.snippets import highlight, snippet
 from kb.search.whoosh_index import READ_ERRORS, REBUILD_HINT, IndexStore, LockError, SearcherPool, merge_small_segments
 from kb.search.whoosh_query import CompiledQuery, compile_query, stems_of
 
@@ -208,6 +208,13 @@ class WhooshBackend:
         """Indexed forms of the most common real words starting with ``prefix``."""
         return stems_of(self._segments.prefixed([leaf for leaf, _ in _leaves(searcher)], prefix, PREFIX_CANDIDATES))
 
+    def complete(self) -> int:
+        """See :meth:`kb.search.backend.SearchBackend.complete`: the segment arrays of every segment
+        that has none (a new version of the layout makes the old files count as none)."""
+        ix = self.store.open()
+        with ix.reader() as reader:
+            return segment_arrays.write_missing(ix.storage.folder, reader)
+
     def write_arrays(self, ix) -> None:
         """Write the memory-mapped arrays of every segment of ``ix`` that has none (see segment_arrays.py).
 
@@ -367,7 +374,7 @@ class _Search:
             suggestion = self.suggest(compiled, total)
         if self.partial:
             notices.append("This search took too long, so these are the results found so far. Try fewer or more specific words.")
-        return SearchHits(total, page, facets, notices, self.partial, suggestion)
+        return SearchHits(total, page, facets, notices, self.partial, suggestion, compiled.highlight)
 
     # --- matching -----------------------------------------------------------------------
 
@@ -538,7 +545,7 @@ class _Search:
             docnums = self._ranked(compiled.query, hits, wanted)[request.offset:]
         else:
             docnums = self._sorted(hits, sort, wanted)[request.offset:]
-        return [self._hit(docnum, compiled.highlight) for docnum in docnums]
+        return [Hit(self._entry_id(docnum)) for docnum in docnums]
 
     def _ranked(self, query: wq.Query, hits: list[int], wanted: int) -> list[int]:
         """The ``wanted`` best-scoring global document numbers among ``hits`` (per segment)."""
@@ -556,14 +563,16 @@ class _Search:
             runs.append([(key, doc + offset) for key, doc in zip(keys, local)])
         return [doc for _, doc in heapq.merge(*runs)][:wanted]
 
-    def _hit(self, docnum: int, terms: frozenset[str]) -> Hit:
-        stored = self.searcher.stored_fields(docnum)
-        return Hit(
-            id=int(stored["id"]),
-            title=highlight(stored.get("title", ""), terms),
-            summary=highlight(stored.get("summary", ""), terms),
-            snippet=snippet(stored.get("body", ""), terms),
-        )
+    def _entry_id(self, docnum: int) -> int:
+        """The entry id of global document ``docnum``: from its segment's arrays, where reading
+        Whoosh's stored fields would decompress the document's whole text for one number."""
+        for leaf, offset in reversed(self.leaves):
+            if docnum >= offset:
+                arrays = self.backend._segments.arrays(leaf)
+                if arrays is not None:
+                    return int(arrays.entry_ids()[docnum - offset])
+                break
+        return int(self.searcher.stored_fields(docnum)["id"])
 
     # --- "Did you mean" -----------------------------------------------------------------
 

@@ -10,6 +10,7 @@ against stems and can expand to thousands of terms.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,7 +19,7 @@ from whoosh.qparser import AndGroup, OrGroup, QueryParser, plugins
 from whoosh.qparser.plugins import MultifieldPlugin
 
 from kb.search.glossary import Glossary
-from kb.search.querytext import join, tidy, tokenize, words_of
+from kb.search.querytext import Token, join, tidy, tokenize, words_of
 from kb.search.schema import FIELD_BOOSTS, TEXT_FIELDS, build_schema, stem_word, text_analyzer
 
 MAX_PREFIX_TERMS = 50
@@ -70,14 +71,16 @@ def compile_query(
         return CompiledQuery(None, tuple(notices), frozenset(), ())
     tokens = tokenize(tidied.text)
     has_operators = any(t.kind in ("operator", "open", "phrase") or t.text.endswith("*") for t in tokens)
-    expanded = join(glossary.expand(tokens, analyse))
-    parser = _ANY_WORD_PARSER if any_word else _PARSER
-    try:
-        parsed = parser.parse(expanded)
-    except (RecursionError, ValueError, IndexError, TypeError, AttributeError):
-        # Whoosh's parser has raised each of these on some input; plain words always parse.
-        notices.append("We could not follow the structure of your search, so we looked for the words in it.")
-        parsed = _PARSER.parse(" ".join(words_of(tidied.text)))
+    expanded_tokens = glossary.expand(tokens, analyse)
+    parsed = _plain_words(expanded_tokens, any_word) if expanded_tokens == tokens else None
+    if parsed is None:
+        parser = _ANY_WORD_PARSER if any_word else _PARSER
+        try:
+            parsed = parser.parse(join(expanded_tokens))
+        except (RecursionError, ValueError, IndexError, TypeError, AttributeError):
+            # Whoosh's parser has raised each of these on some input; plain words always parse.
+            notices.append("We could not follow the structure of your search, so we looked for the words in it.")
+            parsed = _PARSER.parse(" ".join(words_of(tidied.text)))
     try:
         query = _expand_prefixes(parsed, expand_prefix).normalize()
     except RecursionError:
@@ -89,6 +92,40 @@ def compile_query(
     return CompiledQuery(
         query, tuple(notices), frozenset(_highlight_terms(query)), tuple(words_of(tidied.text)), has_operators
     )
+
+
+# A word the parser reads as nothing but a word: letters and digits, "&" between them (A&E).
+_PLAIN_WORD = re.compile(r"[^\W_]+(?:&[^\W_]+)*\Z")
+
+
+def _plain_words(tokens: list[Token], any_word: bool) -> wq.Query | None:
+    """The query Whoosh's parser makes of ``tokens`` when they are all plain words that the
+    analyser turns into one indexed form each (or none: a stop word, which the parser drops too);
+    ``None`` for anything else, which goes to the parser.
+
+    Most searches are a few plain words, and parsing them was a twentieth of a search page's
+    time; tests/unit/test_whoosh_query.py holds this equal to the parser's query.
+    """
+    words = []
+    for token in tokens:
+        if token.kind != "word" or token.text in _PARSER_WORDS or not _PLAIN_WORD.match(token.text):
+            return None
+        forms = analyse(token.text)
+        if len(forms) > 1:
+            return None
+        if forms:
+            words.append(wq.Or([wq.Term(field, forms[0], boost=FIELD_BOOSTS[field]) for field in TEXT_FIELDS]))
+    if not words:
+        return None
+    if len(words) == 1:
+        return words[0]
+    if any_word:
+        return wq.Or([term for word in words for term in word.subqueries])
+    return wq.And(words)
+
+
+# Words the parser reads as operators, whatever kb.search.querytext calls them.
+_PARSER_WORDS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"})
 
 
 def _expand_prefixes(node: wq.Query, expand_prefix: Callable[[str], list[str]]) -> wq.Query:

@@ -41,19 +41,25 @@ ACTIONS: dict[str, str] = {
 }
 
 
+def event_values(action: str, *, actor: Any, subject: str, now: datetime, client: str | None = None,
+                 **detail: Any) -> dict[str, Any]:
+    """The column values of an event, as :func:`record` stores them (for a bulk insert of many)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    return {
+        "created_at": now,
+        "actor_id": getattr(actor, "id", None),
+        "action": action,
+        "subject": subject[:300],
+        "detail": detail,
+        "client": (client or None) and client[:64],
+    }
+
+
 def record(action: str, *, actor: Any, subject: str, now: datetime, client: str | None = None,
            **detail: Any) -> AuditEvent:
     """Add an event to the current transaction (committed, or rolled back, with the change)."""
-    if action not in ACTIONS:
-        raise ValueError(f"unknown audit action {action!r}")
-    event = AuditEvent(
-        created_at=now,
-        actor_id=getattr(actor, "id", None),
-        action=action,
-        subject=subject[:300],
-        detail=detail,
-        client=(client or None) and client[:64],
-    )
+    event = AuditEvent(**event_values(action, actor=actor, subject=subject, now=now, client=client, **detail))
     db.session.add(event)
     return event
 

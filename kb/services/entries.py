@@ -215,12 +215,26 @@ def apply_fields(entry: Entry, record: dict[str, Any], lookups: Lookups) -> None
     :raise LostRace: if the entry changed since it was read.
     """
     claim_version(entry)
+    apply_own_fields(entry, record, lookups)
+    entry.other_sites = other_sites_of(record, lookups)
+    if inspect(entry).persistent:  # a new entry has no old child rows to clear
+        entry.theme_tags = []
+        entry.sources = []
+        entry.outcomes = []
+        db.session.flush()
+    children = child_rows(record, lookups)
+    entry.theme_tags = [ThemeTag(**values) for values in children[ThemeTag]]
+    entry.sources = [Source(**values) for values in children[Source]]
+    entry.outcomes = [Outcome(**values) for values in children[Outcome]]
+
+
+def apply_own_fields(entry: Entry, record: dict[str, Any], lookups: Lookups) -> None:
+    """Set the columns of ``entry``'s own row (its site included) from ``record``; nothing else."""
     entry.title = record["title"]
     entry.type = EntryType(record["type"])
     entry.summary = record["summary"]
     entry.body = record.get("body", "")
     entry.site = lookups.sites[record["site"]] if record.get("site") else None
-    entry.other_sites = [lookups.sites[slug] for slug in record.get("other_sites", [])]
     entry.status = EntryStatus(record.get("status", EntryStatus.PUBLISHED.value))
     entry.visibility = Visibility(record.get("visibility", Visibility.PUBLIC.value))
     entry.published_on = _date(record.get("published"))
@@ -231,30 +245,32 @@ def apply_fields(entry: Entry, record: dict[str, Any], lookups: Lookups) -> None
     entry.evidence_strength = evidence["strength"] if evidence else None
     entry.evidence_provenance = Provenance(evidence["provenance"]) if evidence else None
 
-    if inspect(entry).persistent:  # a new entry has no old child rows to clear
-        entry.theme_tags = []
-        entry.sources = []
-        entry.outcomes = []
-        db.session.flush()
-    entry.theme_tags = [
-        ThemeTag(theme=lookups.themes[tag["theme"]], polarity=Polarity(tag["polarity"]), note=tag["note"], position=i)
-        for i, tag in enumerate(record["themes"])
-    ]
-    entry.sources = [
-        Source(title=s["title"], url=s.get("url"), date=s.get("date"), position=i)
-        for i, s in enumerate(record["sources"])
-    ]
-    entry.outcomes = [
-        Outcome(
-            measure=o["measure"],
-            direction=OutcomeDirection(o["direction"]),
-            value=o["value"],
-            period=o.get("period"),
-            population=o.get("population"),
-            position=i,
-        )
-        for i, o in enumerate(evidence["outcomes"] if evidence else [])
-    ]
+
+def other_sites_of(record: dict[str, Any], lookups: Lookups) -> list[Site]:
+    """The other sites ``record`` names, in its order."""
+    return [lookups.sites[slug] for slug in record.get("other_sites", [])]
+
+
+def child_rows(record: dict[str, Any], lookups: Lookups) -> dict[type, list[dict[str, Any]]]:
+    """The theme tags, sources and outcomes of ``record`` as each model's keyword arguments, in
+    order (a tag's ``theme`` is the :class:`Theme` itself); without the entry, which the caller adds."""
+    evidence = record.get("evidence")
+    return {
+        ThemeTag: [
+            {"theme": lookups.themes[tag["theme"]], "polarity": Polarity(tag["polarity"]), "note": tag["note"],
+             "position": i}
+            for i, tag in enumerate(record["themes"])
+        ],
+        Source: [
+            {"title": s["title"], "url": s.get("url"), "date": s.get("date"), "position": i}
+            for i, s in enumerate(record["sources"])
+        ],
+        Outcome: [
+            {"measure": o["measure"], "direction": OutcomeDirection(o["direction"]), "value": o["value"],
+             "period": o.get("period"), "population": o.get("population"), "position": i}
+            for i, o in enumerate(evidence["outcomes"] if evidence else [])
+        ],
+    }
 
 
 def apply_links(entry: Entry, record: dict[str, Any], lookups: Lookups) -> None:

@@ -100,6 +100,8 @@ class Filters:
 
 # The URL parameters, in the order links spell them, with the defaults that are left out.
 _ARG_DEFAULTS = {f.name: f.default for f in fields(Filters) if f.name != "typed"}
+# Each parameter's place in that order.
+ARG_ORDER = {name: place for place, name in enumerate(_ARG_DEFAULTS)}
 
 
 def _typed_args(typed: list[tuple[str, str]]) -> dict[str, str]:

@@ -16,13 +16,14 @@ from typing import Any, Iterator, NamedTuple
 
 from flask import current_app
 from markupsafe import Markup
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, Select, bindparam, select
 
 from kb import search as search_backend
 from kb.extensions import db
 from kb.models import Entry, EntryStatus, EntryType, Site, Theme, Visibility
 from kb.search.backend import Hit, IndexUnavailable, SearchRequest
 from kb.search.documents import ANYONE, MEMBERS
+from kb.search.snippets import highlight, snippet
 from kb.services import browse, dataversion
 from kb.services.entries import CARD_COLUMNS, EntryCard
 from kb.services.errors import BadRequest, NotFound
@@ -129,7 +130,7 @@ def search(filters: Filters, user: Any, page_size: int = 20) -> SearchPage:
         raise NotFound(f"There is no page {filters.page} of these results: they end at page {pages}.")
     return SearchPage(
         filters=filters,
-        results=_results(hits.hits, user),
+        results=_results(hits.hits, hits.highlight, user),
         total=hits.total,
         page=filters.page,
         pages=pages,
@@ -181,7 +182,13 @@ def similar_entries(entry: Entry, user: Any, limit: int = 5) -> list[EntryCard]:
 
 
 def _readable_cards(ids: list[int], user: Any) -> dict[int, EntryCard]:
-    """The cards of the entries ``ids`` that ``user`` may read, by id.
+    """The cards of the entries ``ids`` that ``user`` may read, by id."""
+    return {entry_id: EntryCard.from_row(row) for entry_id, row in _readable_rows(_CARDS_BY_ID, ids, user).items()}
+
+
+def _readable_rows(statement: Select, ids: list[int], user: Any) -> dict[int, Row]:
+    """The rows ``statement`` (one of those below) selects for the entries ``ids`` that ``user``
+    may read, by id.
 
     One query of plain values by primary key, each row checked with :func:`can_view_entry`, so
     an entry unpublished or made network-only since the index was written is dropped whatever
@@ -191,14 +198,17 @@ def _readable_cards(ids: list[int], user: Any) -> dict[int, EntryCard]:
     """
     if not ids:
         return {}
-    return {row[0]: EntryCard.from_row(row) for row in db.session.execute(_CARDS_BY_ID, {"ids": list(ids)})
-            if can_view_entry(user, _Readable(row[1], row[4]))}
+    return {row[0]: row for row in db.session.execute(statement, {"ids": list(ids)})
+            if can_view_entry(user, _Readable(row[1], row[2]))}
 
 
-# Built once: a search page runs it every time, and building it and its cache key cost more than
-# running it.
-_CARDS_BY_ID = (select(Entry.id, Entry.status, *CARD_COLUMNS).select_from(Entry)
+# Built once: a search page runs them every time, and building one and its cache key cost more
+# than running it. Each selects the id, status and visibility first, the card's columns last.
+_CARDS_BY_ID = (select(Entry.id, Entry.status, Entry.visibility, *CARD_COLUMNS).select_from(Entry)
                 .outerjoin(Site, Entry.site_id == Site.id).where(Entry.id.in_(bindparam("ids", expanding=True))))
+# The same, with the plain text of each body for its snippet (Entry.body_text).
+_RESULTS_BY_ID = (select(Entry.id, Entry.status, Entry.visibility, Entry.body_text, *CARD_COLUMNS).select_from(Entry)
+                  .outerjoin(Site, Entry.site_id == Site.id).where(Entry.id.in_(bindparam("ids", expanding=True))))
 
 
 class _Readable(NamedTuple):
@@ -217,10 +227,22 @@ def _named(model, slug: str | None, what: str):
     return row
 
 
-def _results(hits: list[Hit], user: Any) -> list[Result]:
-    """The page's hits that ``user`` may read, as result cards, in the hits' order."""
-    cards = _readable_cards([h.id for h in hits], user)
-    return [Result(cards[h.id], h.title, h.summary, h.snippet) for h in hits if h.id in cards]
+def _results(hits: list[Hit], terms: frozenset[str], user: Any) -> list[Result]:
+    """The page's hits that ``user`` may read, as result cards with ``terms`` marked in their
+    title, summary and a snippet of their text, in the hits' order.
+
+    The texts are the database's, read with the cards: what the entry says now, even if the
+    index has not caught up with a save yet.
+    """
+    rows = _readable_rows(_RESULTS_BY_ID, [h.id for h in hits], user)
+    results = []
+    for hit in hits:
+        row = rows.get(hit.id)
+        if row is not None:
+            card, text = EntryCard.from_row(row), row[3]
+            results.append(Result(card, highlight(card.title, terms), highlight(card.summary, terms),
+                                  snippet(text, terms) if text else None))
+    return results
 
 
 def _site_and_theme_names() -> tuple[dict[str, str], dict[str, str]]:

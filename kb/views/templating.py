@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 
 from kb import markdown
 from kb.models import EntryType
+from kb.services.filters import ARG_ORDER as _ARG_ORDER, Filters
 
 
 def _internal_hosts() -> frozenset[str]:
@@ -74,6 +75,45 @@ def entry_url(slug: str) -> str:
     return prefix + slug
 
 
+# The NHS.UK tag colour of each type of entry.
+_TYPE_COLOURS = {EntryType.CASE_STUDY: "blue", EntryType.INTERVENTION: "purple", EntryType.EVIDENCE: "orange"}
+
+
+def type_tag(entry_type: EntryType) -> Markup:
+    """The tag naming an entry's type, coloured by type (a function, not a macro: a results page
+    shows twenty, and a Jinja macro call costs more than the HTML it writes)."""
+    return Markup(f'<strong class="nhsuk-tag nhsuk-tag--{_TYPE_COLOURS[entry_type]}">{escape(entry_type.label)}</strong>')
+
+
+# Options shown before the rest of a long facet go behind "All … options".
+FACET_SHOWN = 6
+FACET_FOLDED_FROM = 9  # options in a facet from which it is folded
+
+
+def facet_list(filters, facet) -> Markup:  # noqa: ANN001 - Filters, Facet
+    """One search facet: its heading and its options (:func:`facet_option`), the options after the
+    first :data:`FACET_SHOWN` folded behind "All … options" when there are many.
+
+    Written here rather than in the template because a search page has some 75 options, and a
+    Jinja loop and call per option was a third of the page's rendering.
+    """
+    options = [facet_option(filters, facet, option) for option in facet.options]
+    label = escape(facet.label)
+    parts = [f'<div class="kb-facet" id="facet-{escape(facet.name)}">\n'
+             f'<h3 class="nhsuk-heading-xs nhsuk-u-margin-bottom-2">{label}</h3>\n'
+             '<ul class="nhsuk-list nhsuk-body-s">\n']
+    if len(options) < FACET_FOLDED_FROM:
+        parts += [*options, "</ul>\n"]
+    else:
+        parts += [*options[:FACET_SHOWN], "</ul>\n",
+                  '<details class="nhsuk-details">\n<summary class="nhsuk-details__summary"><span class="nhsuk-details__summary-text">'
+                  f'All {len(options)} {escape(facet.label.lower())} options</span></summary>\n'
+                  '<div class="nhsuk-details__text">\n<ul class="nhsuk-list nhsuk-body-s">\n',
+                  *options[FACET_SHOWN:], "</ul>\n</div>\n</details>\n"]
+    parts.append("</div>")
+    return Markup("".join(parts))
+
+
 def facet_option(filters, facet, option) -> Markup:  # noqa: ANN001 - Filters, Facet, FacetOption
     """One search facet option as a list item: a link that applies it, or — when it is applied —
     its name, count and a link that removes it. Written here rather than in the template
@@ -81,12 +121,33 @@ def facet_option(filters, facet, option) -> Markup:  # noqa: ANN001 - Filters, F
     """
     label, count = escape(option.label), option.count
     if option.selected:
-        href = escape(search_url(filters, **{facet.name: None}))
+        href = escape(facet_url(filters, facet.name, None))
         return Markup(f'<li><strong>{label}</strong> ({count}) – <a href="{href}">remove<span class="nhsuk-u-visually-hidden">'
-                      f' {escape(facet.label.lower())} filter</span></a></li>')
-    href = escape(search_url(filters, **{facet.name: option.value}))
+                      f' {escape(facet.label.lower())} filter</span></a></li>\n')
+    href = escape(facet_url(filters, facet.name, option.value))
     noun = "entry" if count == 1 else "entries"
-    return Markup(f'<li><a href="{href}">{label}</a> ({count}<span class="nhsuk-u-visually-hidden"> {noun}</span>)</li>')
+    return Markup(f'<li><a href="{href}">{label}</a> ({count}<span class="nhsuk-u-visually-hidden"> {noun}</span>)</li>\n')
+
+
+def facet_url(filters, name: str, value: str | int | None) -> str:  # noqa: ANN001 - Filters
+    """``search_url(filters, **{name: value})``: the link of one option of facet ``name``.
+
+    Every option of a facet keeps the same other parameters, so they are put together once per
+    facet and request, and each option adds only its own (in its place: links spell the
+    parameters in one order).
+    """
+    parts = g.setdefault("kb_facet_parts", {}) if has_request_context() else {}
+    key = (filters, name)
+    if key not in parts:
+        base = search_url(Filters())
+        others = list(filters.to_args(**{name: None}).items())
+        place = _ARG_ORDER[name]
+        parts[key] = (base, [_parameter(k, v) for k, v in others if _ARG_ORDER[k] < place],
+                      [_parameter(k, v) for k, v in others if _ARG_ORDER[k] > place])
+    base, before, after = parts[key]
+    own = [] if value is None or value == "" else [_parameter(name, str(value))]
+    query = "&".join(before + own + after)
+    return f"{base}?{query}" if query else base
 
 
 @functools.lru_cache(maxsize=4096)
@@ -99,7 +160,7 @@ def _parameter(name: str, value: str) -> str:
 def register_template_helpers(app: Flask) -> None:
     """Install filters and globals on ``app``'s Jinja environment."""
     app.jinja_env.filters.update(markdown=render_markdown, long_date=long_date, source_date=source_date)
-    app.jinja_env.globals.update(search_url=search_url, entry_url=entry_url, facet_option=facet_option, entry_types=list(EntryType))
+    app.jinja_env.globals.update(search_url=search_url, entry_url=entry_url, facet_list=facet_list, type_tag=type_tag, entry_types=list(EntryType))
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -11,7 +11,7 @@ import pytest
 from flask import url_for
 
 from kb.services.filters import Filters
-from kb.views.templating import entry_url, search_url
+from kb.views.templating import entry_url, facet_url, search_url
 
 QUERIES: list[str] = json.loads((Path(__file__).parents[1] / "data" / "hostile_queries.json").read_text(encoding="utf-8"))
 CHANGES = [{}, {"q": ""}, {"page": 3}, {"site": None}, {"theme": "data-sharing"}, {"strength": 4},
@@ -55,3 +55,23 @@ def test_entry_links_are_exactly_url_fors(app, root):
         for slug in slugs * 2:  # the second time from the prefix kept for the request
             assert entry_url(slug) == url_for("entries.show", slug=slug), slug
         assert entry_url("a") == f"{root}/entries/a"
+
+
+@pytest.mark.parametrize("root", ["", "/kb"])
+def test_facet_links_are_exactly_search_urls(app, root):
+    """facet_url puts each facet's other parameters together once per page: every option's link
+    must still be the one search_url (and so url_for) gives, in the same parameter order."""
+    options = {"type": ["evidence", "case_study"], "site": ["sheffield", "cornwall"], "theme": ["data-sharing"],
+               "polarity": ["enabler", "barrier"], "year": ["2015", 2016], "strength": ["3", 5]}
+    mismatches, checked = [], 0
+    with app.test_request_context("/search", base_url=f"http://localhost{root}"):
+        for q in QUERIES + [""]:
+            for filters in (_filters(q), Filters(q=q), Filters(q=q, type="evidence", strength=2, page=4)):
+                for name, values in options.items():
+                    for value in [*values, None] * 2:  # the second time from the parts kept for the page
+                        checked += 1
+                        expected = search_url(filters, **{name: value})
+                        if facet_url(filters, name, value) != expected:
+                            mismatches.append((q, name, value, facet_url(filters, name, value), expected))
+    assert not mismatches, mismatches[:5]
+    assert checked > 5000

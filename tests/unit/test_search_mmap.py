@@ -70,7 +70,7 @@ def _answers(backend: WhooshBackend) -> list:
                 found = backend.search(SearchRequest(text=text, readers=(ANYONE,), filters=filters, sort=sort,
                                                      offset=0, limit=7, time_budget=30.0))
                 answers.append((text, sort, tuple(filters.items()), found.total, [h.id for h in found.hits],
-                                [str(h.snippet) for h in found.hits], found.facets, found.suggestion, found.notices))
+                                sorted(found.highlight), found.facets, found.suggestion, found.notices))
     return answers
 
 
@@ -122,6 +122,7 @@ def test_arrays_hold_what_whoosh_reads(indexed):
         assert all(arrays.may_have_word(w) for w in spelled)
         assert not any(arrays.may_have_word(w) for w in ("carres", "zzzz", "hapy"))
         assert arrays.terms("spell", "frail") == [w for w in spelled if w.startswith("frail")]
+        assert arrays.entry_ids().tolist() == [int(leaf.stored_fields(d)["id"]) for d in range(leaf.doc_count_all())]
 
 
 @pytest.mark.parametrize("prefix", ["frail", "care", "integr", "a", "zzz", "hap"])
@@ -152,6 +153,27 @@ def test_searching_with_arrays_answers_exactly_as_without(indexed, tmp_path):
     assert backend._segments.mapped_count() == len(_segment_ids(backend, segment_arrays.MIN_DOCS))
     assert any(answer[3] for answer in with_arrays) and any(answer[7] for answer in with_arrays)
     assert with_arrays == without
+
+
+def test_complete_writes_the_arrays_of_segments_with_an_older_layout(indexed, tmp_path):
+    """After an upgrade changes the layout (MAGIC), `flask kb index check --repair` calls
+    complete(): every large segment gets its arrays again, and searches read them."""
+    backend, root = indexed
+    expected = _answers(backend)[:60]
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy, symlinks=True)
+    files = sorted(copy.rglob(f"*{segment_arrays.SUFFIX}"))
+    for path in files:  # as an older version wrote them
+        path.write_bytes(b"KBARRAY2" + path.read_bytes()[len(segment_arrays.MAGIC):])
+    upgraded = WhooshBackend(IndexStore(copy), Glossary.build([], lambda t: t.split()))
+    try:
+        assert upgraded.complete() == len(files)
+        assert all(path.read_bytes().startswith(segment_arrays.MAGIC) for path in files)
+        assert upgraded.complete() == 0  # nothing left to write
+        assert _answers(upgraded)[:60] == expected
+        assert upgraded._segments.mapped_count() == len(files)
+    finally:
+        upgraded.close()
 
 
 @pytest.mark.parametrize("damage", ["truncated", "scrambled"])

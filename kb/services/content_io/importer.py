@@ -23,10 +23,10 @@ Contract:
   does, so an import that stops before the index is written leaves them queued, never lost.
 
 For speed (docs/benchmarks.md, ``bench/import.py``): a large import reads and checks its files,
-and turns entry bodies into plain text for search, in worker processes (:mod:`.reading`), the
-plain text while this process writes; new entries are inserted together in one flush, and their
-links, first revisions and audit events in one flush per :data:`FLUSH_BATCH` entries
-(:meth:`_Run.write_new_entry`); front matter is parsed by libyaml where it is safe to
+and turns entry bodies into plain text for search, in worker processes (:mod:`.reading`); new
+entries' own rows are inserted together in one flush, and their child rows, links, first revisions
+and audit events with one INSERT per table for every :data:`FLUSH_BATCH` entries, without ORM
+objects (:meth:`_Run.write_new_entries`); front matter is parsed by libyaml where it is safe to
 (:func:`.frontmatter.parse_yaml`).
 """
 
@@ -40,12 +40,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
 from flask import current_app, has_app_context
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kb.extensions import db
-from kb.models import Entry, EntryLink, LinkRel, Revision, Site, Theme
-from kb.models.entries import offer_body_text
+from kb.models import AuditEvent, Entry, EntryLink, LinkRel, Outcome, Revision, Site, Source, Theme, ThemeTag
+from kb.models.entries import entry_other_site, offer_body_text
 from kb.search import indexing
 from kb.services import audit
 from kb.services import entries as entry_service
@@ -61,8 +61,12 @@ from kb.services.content_io.schema import Problem, ThemeRecord, validate
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Progress = Callable[[list[T], str], Iterable[T]]
-# New entries whose links, revisions and audit events are written in one flush.
+# New entries whose child rows, links, revisions and audit events are inserted together.
 FLUSH_BATCH = 500
+# What write_new_entries inserts for a new entry, in an order its foreign keys allow.
+_NEW_ENTRY_TABLES = (entry_other_site, ThemeTag, Source, Outcome, EntryLink, Revision, AuditEvent)
+# A new entry's collections, which its ORM object is told are empty (write_fields).
+_NEW_ENTRY_COLLECTIONS = ("other_sites", "theme_tags", "sources", "outcomes", "links")
 
 
 def no_progress(items: list[T], label: str) -> Iterable[T]:
@@ -80,7 +84,7 @@ class _Candidate:
     parsed: frontmatter.ParsedYaml | frontmatter.LineMap  # anything with line_for(loc)
     line: int = 1
     position: int = 0
-    body_text: str | None = None  # an entry's to_plain_text(body), derived while reading
+    body_text: str | None = None  # an entry's to_plain_text(body), derived when its file was read
 
 
 class _Run:
@@ -119,7 +123,8 @@ class _Run:
                 for line, message in read.errors:
                     self.fail(read.path, line, message)
                 if read.record is not None:
-                    candidates.append(_Candidate(read.path, read.slug, read.record, read.lines))
+                    candidates.append(_Candidate(read.path, read.slug, read.record, read.lines,
+                                                 body_text=read.body_text))
         finally:
             results.close()
         return candidates
@@ -358,23 +363,14 @@ class _Run:
         # the second pass can point at entries created by this same import.
         decided = [item for item in self.decisions("entries", candidates, lookups.entries, entry_record)
                    if item[2] in (Decision.CREATE, Decision.APPLY)]
-        # The bodies' plain texts are derived by the worker processes meanwhile, in this order
-        # (kept on the candidate, in case the writing has to start again).
-        texts = self.pool.plain_texts([c.record.get("body", "") for c, *_ in decided if c.body_text is None])
-        try:
-            for candidate, entry, _, file_digest in self.progress(decided, "Importing entries"):
-                if candidate.body_text is None:
-                    candidate.body_text = next(texts)
-                changed.append(self.write_fields(candidate, entry, file_digest, lookups))
-        finally:
-            texts.close()
-        # New entries are inserted together here (apply_fields flushes nothing for them).
+        for candidate, entry, _, file_digest in self.progress(decided, "Importing entries"):
+            changed.append(self.write_fields(candidate, entry, file_digest, lookups))
+        # New entries' own rows are inserted together here; then their child rows, links, first
+        # revisions and audit events, FLUSH_BATCH entries at a time (see write_new_entries).
         db.session.flush()
         new = [item for item in changed if item[2] is None]
         for start in range(0, len(new), FLUSH_BATCH):
-            for entry, candidate, _ in new[start:start + FLUSH_BATCH]:
-                self.write_new_entry(entry, candidate, lookups)
-            db.session.flush()
+            self.write_new_entries(new[start:start + FLUSH_BATCH], lookups)
         for entry, candidate, before in changed:
             if before is None:
                 continue
@@ -390,48 +386,77 @@ class _Run:
 
     def write_fields(self, candidate: _Candidate, entry: Entry | None, file_digest: str,
                      lookups: entry_service.Lookups) -> tuple[Entry, _Candidate, tuple[str, str] | None]:
-        """Everything of an entry but its links (:func:`~kb.services.entries.apply_fields`), creating
-        it if ``entry`` is None; returns it with its status and visibility before (None: new)."""
+        """Everything of an existing entry but its links (:func:`~kb.services.entries.apply_fields`),
+        or a new entry's own row (``entry`` None: the rest is :meth:`write_new_entries`'); returns the
+        entry with its status and visibility before (None: new)."""
         before = None if entry is None else (entry.status.value, entry.visibility.value)
         if entry is None:
             entry = Entry(slug=candidate.slug, version=0)
+            # Loaded and empty as far as this session knows: the rows are inserted without ORM
+            # objects (write_new_entries), and the session forgets these at the commit.
+            for name in _NEW_ENTRY_COLLECTIONS:
+                set_committed_value(entry, name, [])
             db.session.add(entry)
             lookups.entries[candidate.slug] = entry
         if candidate.body_text is not None:
             offer_body_text(entry, candidate.record.get("body", ""), candidate.body_text)
-        entry_service.apply_fields(entry, candidate.record, lookups)
-        entry.imported_digest = file_digest
         if before is None:
-            # Version 1, as record_revision would make it (see write_new_entry).
+            entry_service.apply_own_fields(entry, candidate.record, lookups)
+            # Version 1, as record_revision would make it (see write_new_entries).
             entry.version, entry.modified_at = 1, self.now
+        else:
+            entry_service.apply_fields(entry, candidate.record, lookups)
+        entry.imported_digest = file_digest
         return entry, candidate, before
 
-    def write_new_entry(self, entry: Entry, candidate: _Candidate, lookups: entry_service.Lookups) -> None:
-        """The links, first revision and audit event of an entry this import has just inserted.
+    def write_new_entries(self, batch: list[tuple[Entry, _Candidate, None]], lookups: entry_service.Lookups) -> None:
+        """The other sites, theme tags, sources, outcomes, links, first revision and audit event of
+        each entry of ``batch``, which this import has just inserted: one INSERT per table.
 
-        The same rows :func:`~kb.services.entries.apply_links` and
-        :func:`~kb.services.entries.record_revision` write, without the two flushes each makes per
-        entry (a third of an import's time): those flushes clear old links and claim the next
-        version (:mod:`kb.services.versions`), and a row inserted by this very transaction has no
-        old links and cannot be claimed by anyone else before it commits. Its version (1) and
-        modification time were set before it was inserted.
+        The same rows :func:`~kb.services.entries.apply_fields`, :func:`~kb.services.entries.apply_links`
+        and :func:`~kb.services.entries.record_revision` write through the ORM, from the same
+        values (:func:`~kb.services.entries.child_rows`), without an ORM object per row (the unit
+        of work's bookkeeping for them was most of an import's time) and without the flushes
+        those functions make per entry to clear old rows and claim the next version
+        (:mod:`kb.services.versions`): a row inserted by this very transaction has no old rows
+        and cannot be claimed by anyone else before it commits. The revision's snapshot is the
+        file's record, which equals :func:`~kb.services.records.entry_record` of the entry written
+        from it (:func:`~kb.services.records.entry_from_validated`; tested).
         """
-        set_committed_value(entry, "links", [])
-        entry.links = [
-            EntryLink(to_entry=lookups.entries[link["entry"]], rel=LinkRel(link["rel"]), position=i)
-            for i, link in enumerate(candidate.record.get("links", []))
-        ]
-        db.session.add(Revision(entry_id=entry.id, number=entry.version, snapshot=entry_record(entry),
-                                author_id=None, created_at=self.now, minor=False,
-                                summary=f"{IMPORT_REVISION_PREFIX}{candidate.path.name}"))
-        self.count("entries", True)
-        self.audit_entry(entry, candidate, None)
+        rows: dict[Any, list[dict[str, Any]]] = {table: [] for table in _NEW_ENTRY_TABLES}
+        for entry, candidate, _ in batch:
+            record = candidate.record
+            rows[entry_other_site] += [{"entry_id": entry.id, "site_id": site.id}
+                                       for site in entry_service.other_sites_of(record, lookups)]
+            for model, values in entry_service.child_rows(record, lookups).items():
+                for row in values:
+                    row = {**row, "entry_id": entry.id}
+                    if "theme" in row:
+                        row["theme_id"] = row.pop("theme").id
+                    rows[model].append(row)
+            rows[EntryLink] += [{"from_entry_id": entry.id, "to_entry_id": lookups.entries[link["entry"]].id,
+                                 "rel": LinkRel(link["rel"]), "position": i}
+                                for i, link in enumerate(record.get("links", []))]
+            rows[Revision].append({"entry_id": entry.id, "number": entry.version, "snapshot": record, "author_id": None,
+                                   "created_at": self.now, "minor": False,
+                                   "summary": f"{IMPORT_REVISION_PREFIX}{candidate.path.name}"})
+            rows[AuditEvent].append(audit.event_values("entry_imported", actor=None, subject=f"entry:{entry.slug}",
+                                                       now=self.now, **self.audit_detail(entry, candidate, None)))
+            self.count("entries", True)
+        for table, values in rows.items():
+            if values:
+                db.session.execute(insert(table), values)
 
     def audit_entry(self, entry: Entry, candidate: _Candidate, before: tuple[str, str] | None) -> None:
-        """Record a created entry, or a change of status or visibility, as ``entry_imported``."""
+        """Record a change of status or visibility of an existing entry as ``entry_imported``."""
+        if before != (entry.status.value, entry.visibility.value):
+            audit.record("entry_imported", actor=None, subject=f"entry:{entry.slug}", now=self.now,
+                         **self.audit_detail(entry, candidate, before))
+
+    @staticmethod
+    def audit_detail(entry: Entry, candidate: _Candidate, before: tuple[str, str] | None) -> dict[str, Any]:
+        """What ``entry_imported`` says of an entry: created (``before`` None), or what changed."""
         after = (entry.status.value, entry.visibility.value)
-        if before == after:
-            return
         detail: dict[str, Any] = {"imported_from": candidate.path.name, "version": entry.version}
         if before is None:
             detail.update(created=True, status=after[0], visibility=after[1])
@@ -439,7 +464,7 @@ class _Run:
             for name, old, new in zip(("status", "visibility"), before, after):
                 if old != new:
                     detail[name] = f"{old} → {new}"
-        audit.record("entry_imported", actor=None, subject=f"entry:{entry.slug}", now=self.now, **detail)
+        return detail
 
     def count(self, kind: str, created: bool) -> None:
         (self.report.created if created else self.report.updated)[kind] += 1

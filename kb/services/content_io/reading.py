@@ -1,13 +1,11 @@
 """Reading content files: the per-file work of an import that needs no database.
 
 :func:`read_file` does everything one Markdown file needs before the database is involved:
-reading it safely, parsing its front matter and validating it. The plain text of an entry's body
-that search indexes (``Entry.body_text``, :func:`kb.markdown.to_plain_text`) is the costliest
-step of an import, and is derived later, while the database is being written. Both are pure
-functions, so :class:`Workers` runs them in worker processes, one per core, when there are
-enough files to be worth starting them: files are read and checked in parallel; then the plain
-texts are derived in the workers while this process writes the entries, each entry taking its
-text when its turn comes. The import hands each entry's plain text to the model
+reading it safely, parsing its front matter, validating it and, for an entry, deriving the plain
+text of its body that search indexes (``Entry.body_text``, :func:`kb.markdown.to_plain_text`).
+It is a pure function, so :class:`Workers` runs it in worker processes, one per core, when there
+are enough files to be worth starting them; each file is read where it is parsed, so only the
+results travel between processes. The import hands each entry's plain text to the model
 (:func:`kb.models.entries.offer_body_text`) so that setting the body does not convert it again.
 
 Workers are started with ``spawn`` (not ``fork``): the importing process may have threads (a
@@ -55,6 +53,7 @@ class FileRead:
     """One Markdown file, read: its record (None if it has errors) or its errors as (line, message).
 
     ``lines`` finds the line of any value, for errors found later (e.g. a link to a missing entry).
+    ``body_text`` is an entry's ``to_plain_text(record["body"])`` (None for a site or a bad file).
     """
 
     path: Path
@@ -62,6 +61,7 @@ class FileRead:
     record: dict[str, Any] | None = None
     lines: frontmatter.LineMap | None = None
     errors: list[tuple[int, str]] = field(default_factory=list)
+    body_text: str | None = None
 
 
 def read_file(path: Path, root: Path, kind: str) -> FileRead:
@@ -85,6 +85,8 @@ def read_file(path: Path, root: Path, kind: str) -> FileRead:
         return read
     read.record = to_record(validated, content.body)
     read.lines = content.front.lines()
+    if model is EntryRecord:
+        read.body_text = to_plain_text(read.record.get("body", ""))
     return read
 
 
@@ -142,7 +144,3 @@ class Workers:
     def read(self, paths: list[Path], root: Path, kind: str) -> Iterator[FileRead]:
         """:func:`read_file` of each of ``paths`` (``kind``: ``sites`` or ``entries``), in order."""
         return self.map(partial(read_file, root=root, kind=kind), paths)
-
-    def plain_texts(self, bodies: list[str]) -> Iterator[str]:
-        """:func:`kb.markdown.to_plain_text` of each of ``bodies``, in order."""
-        return self.map(to_plain_text, bodies)
