@@ -17,7 +17,9 @@ Markdown bodies, the 25 pioneer sites, the real 31 themes), then
    ``--rounds`` fresh processes one after another, and each query's figure is its median over
    them, which keeps one stall of a shared machine from deciding a p95. It prints p50/p95/max
    of each and the ratios. The Whoosh side is the search page's work: filters parsed from the
-   typed query, visibility labels, facet counts, highlighted snippets, page 1 of 20;
+   typed query, visibility labels, facet counts, page 1 of 20, and — as the search service does
+   with the database's text — the hits' titles, summaries and body snippets read from SQLite (the
+   FTS5 file's ``doc`` table) and highlighted (:func:`whoosh_page`);
 4. in another fresh process, Whoosh alone, cold then warm: that process's private (anonymous)
    and file-backed resident memory, which is what a gunicorn worker adds;
 5. measures how long an edited entry takes to become findable (commit to first hit, with a
@@ -46,12 +48,13 @@ from pathlib import Path
 
 from kb.config import PROJECT_ROOT
 from kb.markdown import to_plain_text
-from kb.search.backend import SearchRequest
+from kb.search.backend import SearchHits, SearchRequest
 from kb.search.documents import ANYONE, IndexDocument, readers_for, stamp_for
 from kb.search.glossary import Glossary, load_items
 from kb.search import segment_arrays
 from kb.search.whoosh_backend import WhooshBackend
 from kb.search.whoosh_index import IndexStore
+from kb.search.snippets import highlight, snippet
 from kb.search.whoosh_query import analyse
 from kb.services.errors import BadRequest
 from kb.services.filters import Filters
@@ -163,7 +166,7 @@ def interleaved(index_root: str, fts_path: str, warm_passes: int) -> dict:
     fts = Fts5Index(fts_path, existing=True)
     requests = _requests()
     engines = {
-        "whoosh": lambda q: backend.search(requests[q]) if requests[q] is not None else None,
+        "whoosh": lambda q: whoosh_page(backend, fts.db, requests[q]) if requests[q] is not None else None,
         "fts5": fts.search,
     }
     times = {(run, engine, clock): [[] for _ in QUERIES] for run in RUNS for engine in engines for clock in CLOCKS}
@@ -183,6 +186,19 @@ def interleaved(index_root: str, fts_path: str, warm_passes: int) -> dict:
     fts.close()
     return {"times": {key: [statistics.median(t) for t in per_query] for key, per_query in times.items()},
             "partial": partial}
+
+
+def whoosh_page(backend: WhooshBackend, db, request: SearchRequest) -> SearchHits:  # noqa: ANN001 - sqlite3
+    """A search page's work on the Whoosh side: the search, then each hit's title, summary and
+    body read from SQLite and marked (kb.services.search._results reads them with the cards)."""
+    found = backend.search(request)
+    ids = [hit.id for hit in found.hits]
+    if ids:
+        rows = db.execute(f"SELECT id, title, summary, body FROM doc WHERE id IN ({','.join('?' * len(ids))})", ids)
+        marked = [(highlight(title, found.highlight), highlight(summary, found.highlight), snippet(body, found.highlight))
+                  for _id, title, summary, body in rows]
+        assert len(marked) == len(ids), "every hit is in the database"
+    return found
 
 
 def whoosh_memory(index_root: str) -> dict:
