@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -53,6 +54,8 @@ from kb.models.types import utcnow
 from kb.services import subscriptions as subscription_service
 from kb.services import unsubscribe
 from kb.services.permissions import is_member, visible_entries
+
+log = logging.getLogger(__name__)
 
 INTERVALS = {Frequency.DAILY: timedelta(days=1), Frequency.WEEKLY: timedelta(days=7)}
 # A daily cron job that started a few minutes late yesterday must still find today's digest due.
@@ -299,7 +302,8 @@ def send_digests(now: datetime, sender: MailSender, *, dry_run: bool = False,
     """Send every due digest as of ``now`` (the end of every period sent) through ``sender``.
 
     A member counts as *sent*, *skipped* (nothing new, or another run has or had their digest
-    for this period) or *failed* (the sender raised; they are retried next run). With
+    for this period) or *failed* (the sender raised, or their digest could not be put together;
+    they are retried next run). One member's failure never stops the others'. With
     ``dry_run`` nothing is sent or recorded: ``lines`` says who would get how many entries.
     """
     now = _aware(now)
@@ -313,7 +317,12 @@ def send_digests(now: datetime, sender: MailSender, *, dry_run: bool = False,
     members = [user.id for user, _ in due_by_member(now)]
     matches = Matches(now)
     for user_id in (progress(members) if progress else members):
-        _send_one(user_id, matches, sender, dry_run, report)
+        try:
+            _send_one(user_id, matches, sender, dry_run, report)
+        except Exception:  # noqa: BLE001 - a bug or bad data in one digest must not stop the rest
+            db.session.rollback()
+            log.exception("digest for member %s could not be sent; it is tried again next run", user_id)
+            report.failed += 1
     if run is not None:
         run = db.session.get(DigestRun, report.run_id)
         run.sent, run.skipped, run.failed, run.finished_at = report.sent, report.skipped, report.failed, utcnow()

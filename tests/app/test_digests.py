@@ -204,6 +204,36 @@ def test_smtp_down_then_up(app, world):
     assert "New entry" in parts(mailbox.messages[0])[0]
 
 
+def test_one_members_digest_failing_to_compose_stops_no_one_else(app, world, monkeypatch, caplog):
+    """A bug or bad data in one member's digest (here: composing it raises, as a template error
+    would) is logged and counted as failed; the members after them still get theirs, the run is
+    finished, and the next run tries the failed member again."""
+    site, *_ = world
+    first, broken, last = member("Ann First"), member("Bo Broken"), member("Cy Last")
+    make_entry("new", site=site, title="New entry", published="2015-04-01")
+    for person in (first, broken, last):
+        subscriptions.follow_site(person, "testshire", now=SUBSCRIBED)
+    compose = digests.compose
+
+    def failing_for_broken(user, *args, **kwargs):
+        if user.id == broken.id:
+            raise RuntimeError("the digest template failed")
+        return compose(user, *args, **kwargs)
+
+    monkeypatch.setattr(digests, "compose", failing_for_broken)
+    with smtp_server() as (mailbox, port):
+        use_smtp(app, port)
+        report = run()
+        assert (report.sent, report.skipped, report.failed) == (2, 0, 1)
+        assert sorted(mailbox.to()) == sorted([first.email, last.email])
+        assert "digest for member %d could not be sent" % broken.id in caplog.text
+        finished = db.session.get(DigestRun, report.run_id)
+        assert finished.finished_at is not None and (finished.sent, finished.failed) == (2, 1)
+        monkeypatch.setattr(digests, "compose", compose)  # the fault mended: the next run sends it
+        again = run(NOW + timedelta(hours=1))
+    assert (again.sent, again.failed) == (1, 0) and mailbox.to()[-1] == broken.email
+
+
 def test_a_failure_is_listed_until_the_member_gets_a_digest(app, world):
     site, *_ = world
     mo = member()
