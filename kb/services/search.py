@@ -202,13 +202,17 @@ def _readable_rows(statement: Select, ids: list[int], user: Any) -> dict[int, Ro
             if can_view_entry(user, _Readable(row[1], row[2]))}
 
 
+def _by_id(*columns) -> Select:
+    """``SELECT id, status, visibility, columns…, CARD_COLUMNS`` of the entries whose ids are
+    bound as ``ids`` (what :func:`_readable_rows` reads)."""
+    return (select(Entry.id, Entry.status, Entry.visibility, *columns, *CARD_COLUMNS).select_from(Entry)
+            .outerjoin(Site, Entry.site_id == Site.id).where(Entry.id.in_(bindparam("ids", expanding=True))))
+
+
 # Built once: a search page runs them every time, and building one and its cache key cost more
-# than running it. Each selects the id, status and visibility first, the card's columns last.
-_CARDS_BY_ID = (select(Entry.id, Entry.status, Entry.visibility, *CARD_COLUMNS).select_from(Entry)
-                .outerjoin(Site, Entry.site_id == Site.id).where(Entry.id.in_(bindparam("ids", expanding=True))))
-# The same, with the plain text of each body for its snippet (Entry.body_text).
-_RESULTS_BY_ID = (select(Entry.id, Entry.status, Entry.visibility, Entry.body_text, *CARD_COLUMNS).select_from(Entry)
-                  .outerjoin(Site, Entry.site_id == Site.id).where(Entry.id.in_(bindparam("ids", expanding=True))))
+# than running it.
+_CARDS_BY_ID = _by_id()
+_RESULTS_BY_ID = _by_id(Entry.body_text)  # with the plain text of each body, for its snippet
 
 
 class _Readable(NamedTuple):
