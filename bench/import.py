@@ -138,7 +138,9 @@ def run_import(env: dict, folder: Path, workdir: Path) -> dict:
     script = workdir / "import_run.py"
     script.write_text(IMPORT_SCRIPT, encoding="utf-8")
     out = subprocess.run([sys.executable, str(script), str(folder)], env={**env, "PYTHONPATH": str(PROJECT_ROOT)},
-                         cwd=PROJECT_ROOT, check=True, capture_output=True, text=True)
+                         cwd=PROJECT_ROOT, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"the import run failed (exit status {out.returncode}):\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

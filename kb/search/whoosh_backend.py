@@ -20,7 +20,7 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from kb.search import ranking, segment_arrays, similar, spelling
+from kb.search import ranking, segment_arrays, segment_writer, similar, spelling
 from kb.search.backend import FACETS, Hit, IndexUnavailable, SearchHits, SearchRequest
 from kb.search.documents import IndexDocument
 from kb.search.glossary import Glossary
@@ -36,13 +36,11 @@ STRENGTHS = ("1", "2", "3", "4", "5")
 SUGGEST_BELOW = 3
 PREFIX_CANDIDATES = 400
 CACHE_BYTES = 1024 * 1024 * 1024  # postings, position keys, bit sets and sort orders kept between searches
-# Documents per segment written by a rebuild: few enough that a writing process sorts the
-# segment's postings in memory (at 12,500 with 1 GB, Whoosh spilled runs to disk and merged them
-# in Python, and a rebuild ran at 75 documents/s instead of 170), many enough that a search has
+# Documents per segment written by a rebuild: few enough that a writing process holds the
+# segment's postings in memory (about 1.4 GB at 10,000 entries), many enough that a search has
 # few segments to visit (ten at 100,000 entries).
 SEGMENT_DOCS = 10_000
 PARALLEL_FROM = 2_000  # below this many documents, worker processes cost more than they save
-WRITER_MEMORY_MB = 2048  # per writing process: Whoosh's estimate for 10,000 entries is about 1.4 GB
 
 
 class _TimeUp(Exception):
@@ -288,18 +286,8 @@ class WhooshBackend:
 
     @staticmethod
     def _write_segments(ix, documents: list[IndexDocument], procs: int) -> int:
-        options = {"limitmb": WRITER_MEMORY_MB, "compound": False}
-        if procs > 1 and len(documents) >= PARALLEL_FROM:
-            writer = ix.writer(procs=procs, multisegment=True, **options)
-        else:
-            writer = ix.writer(**options)
-        try:
-            for document in documents:
-                writer.add_document(**whoosh_fields(document))
-            writer.commit(merge=False)
-        except BaseException:
-            writer.cancel()
-            raise
+        procs = procs if len(documents) >= PARALLEL_FROM else 1
+        segment_writer.write_segments(ix, [whoosh_fields(document) for document in documents], procs)
         return len(documents)
 
 
