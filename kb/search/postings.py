@@ -109,6 +109,27 @@ def every_term(leaf, fieldname: str):
             yield text, Postings(np.asarray(ids, dtype=np.int64), freqs), None
 
 
+def every_pooled_term(pooled: dict[bytes, list[tuple]], field_format):
+    """:func:`every_term` for one field's postings still in memory, as
+    :class:`kb.search.segment_writer.TermPool` holds them (term bytes to ``(document, weight,
+    value)`` in document order): the same values, without reading the segment's files back.
+    """
+    positional = isinstance(field_format, ArrayPositions)
+    boost = np.float32(field_format.field_boost or 1.0)
+    for text in sorted(pooled):
+        found = pooled[text]
+        ids = np.fromiter([posting[0] for posting in found], dtype=np.int64, count=len(found))
+        if positional:
+            values = [posting[2] for posting in found]
+            counts = np.fromiter(map(len, values), dtype=np.int64, count=len(values)) >> 2
+            positions = np.frombuffer(b"".join(values), dtype=_LITTLE).astype(np.int64)
+            yield text, Postings(ids, counts.astype(np.float32)), (np.repeat(ids, counts) << _POSITION_BITS) | positions
+        else:
+            # Through float32 first, as the segment stores weights.
+            freqs = np.asarray([posting[1] for posting in found], dtype=np.float32) / boost
+            yield text, Postings(ids, freqs), None
+
+
 def read_postings(leaf, fieldname: str, text: str) -> Postings:
     """All postings of ``fieldname:text`` in segment reader ``leaf`` (deleted documents included)."""
     if (fieldname, text) not in leaf:

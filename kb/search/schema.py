@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import sys
 from array import array
+from collections import defaultdict
 from functools import lru_cache
 
 from whoosh import fields, formats
@@ -51,10 +52,16 @@ def word_analyzer():
 
 def vocabulary(*texts: str) -> str:
     """The distinct lower-case words of ``texts`` (at least two characters), space-separated."""
+    return " ".join(vocabulary_words(*texts))
+
+
+def vocabulary_words(*texts: str) -> list[str]:
+    """:func:`vocabulary` as a sorted list of words."""
     words = set()
     for text in texts:
         words.update(_WORD.findall(text.lower()))
-    return " ".join(sorted(w for w in words if len(w) > 1 and w not in STOP_WORDS))
+    words.difference_update(STOP_WORDS)
+    return sorted(w for w in words if len(w) > 1)
 
 
 @lru_cache(maxsize=200_000)
@@ -74,6 +81,23 @@ def positions_of(text: str) -> dict[str, list[int]]:
     count only kept words, except that the first kept word keeps its place among all words, as
     Whoosh's StopFilter numbers them. ``tests/unit/test_search_postings.py`` holds the two to each other.
     """
+    lowered = text.lower()
+    # The analyzer lower-cases word by word. The whole text at once gives the same words unless a
+    # character's lower case is longer (İ) or depends on what follows it (a final Σ).
+    if len(lowered) != len(text) or "\u03a3" in text:
+        return _positions_word_by_word(text)
+    words = _WORD.findall(lowered)
+    kept = [word for word in words if len(word) > 1 and word not in STOP_WORDS]
+    if not kept:
+        return {}
+    first = next(raw for raw, word in enumerate(words) if len(word) > 1 and word not in STOP_WORDS)
+    positions: defaultdict[str, list[int]] = defaultdict(list)
+    for position, form in enumerate(map(stem_word, kept), first):
+        positions[form].append(position)
+    return positions
+
+
+def _positions_word_by_word(text: str) -> dict[str, list[int]]:
     positions: dict[str, list[int]] = {}
     position = -1
     first = True
@@ -83,12 +107,7 @@ def positions_of(text: str) -> dict[str, list[int]]:
             continue
         position = raw if first else position + 1
         first = False
-        form = stem_word(word)
-        found = positions.get(form)
-        if found is None:
-            positions[form] = [position]
-        else:
-            found.append(position)
+        positions.setdefault(stem_word(word), []).append(position)
     return positions
 
 
@@ -142,7 +161,7 @@ class WordSet(formats.Existence):
         if not isinstance(value, str):
             return super().word_values(value, analyzer, **kwargs)
         boost = self.field_boost
-        return ((word, 1, boost, b"") for word in vocabulary(value).split(" ") if word)
+        return ((word, 1, boost, b"") for word in vocabulary_words(value))
 
 
 class WordStemFilter(Filter):

@@ -81,13 +81,17 @@ def key_of(field: str, text: str | bytes) -> bytes:
 # --- writing ----------------------------------------------------------------------------------
 
 
-def write(folder: Path | str, leaf) -> Path:
+def write(folder: Path | str, leaf, pooled: dict[str, dict[bytes, list]] | None = None) -> Path:
     """Write the arrays of segment reader ``leaf`` beside its segment in ``folder``; return the path.
+
+    ``pooled``: the segment's postings by field and term, as the writer that just wrote it holds
+    them (:meth:`kb.search.segment_writer.TermPool.by_field`), to take them from instead of
+    reading them back from the files — the same bytes either way.
 
     Safe to run again or in several processes at once: each writes a temporary file and renames
     it over the same name, and every writer writes the same bytes.
     """
-    sections = _sections(leaf)
+    sections = _sections(leaf, pooled)
     target = path_for(folder, leaf.segment())
     temporary = Path(folder) / f".{target.name}.{uuid.uuid4().hex[:8]}"
     header = {name: [str(array.dtype), 0, len(array)] for name, array in sections.items()}
@@ -118,13 +122,17 @@ def _padded(size: int) -> int:
     return (size + _ALIGN - 1) // _ALIGN * _ALIGN
 
 
-def _sections(leaf) -> dict[str, np.ndarray]:
+def _sections(leaf, pooled: dict[str, dict[bytes, list]] | None = None) -> dict[str, np.ndarray]:
     keys, key_starts, post_starts, pos_starts = [], [0], [0], [0]
     ids, freqs, positions = [], [], []
     posted = placed = 0
     indexed = set(leaf.indexed_field_names())
     for field in sorted(f for f in FIELDS if f in indexed and f in leaf.schema):
-        for text, found, keys_of_term in post.every_term(leaf, field):
+        if pooled is None:
+            terms = post.every_term(leaf, field)
+        else:
+            terms = post.every_pooled_term(pooled.get(field, {}), leaf.schema[field].format)
+        for text, found, keys_of_term in terms:
             if keys_of_term is not None:
                 positions.append(keys_of_term)
                 placed += len(keys_of_term)

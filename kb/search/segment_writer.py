@@ -15,32 +15,51 @@ a time. The files it writes are byte for byte those Whoosh writes for the same d
 from __future__ import annotations
 
 import multiprocessing
+import sys
 from array import array
 from collections import defaultdict
 from typing import Iterable
 
 from whoosh import writing
 from whoosh.codec.whoosh3 import W3Codec, _lenfield
+from whoosh.reading import SegmentReader
+
+from kb.search import segment_arrays
+from kb.search.schema import ArrayPositions, WordSet, positions_of, vocabulary_words
+
+_LITTLE_ENDIAN = sys.byteorder == "little"
+# Whoosh's codec with posting blocks stored as they are. Zlib saved 4% of the postings file (blocks
+# are short, and positions are arrays of integers) and took an eighth of a rebuild's time. Readers
+# see from each block whether it is compressed, so segments of both kinds mix freely.
+UNCOMPRESSED = W3Codec(compression=0)
 
 
 class TermPool:
     """The postings of the segment being written, grouped by term: ``(field, term bytes)`` to a list
     of ``(document number, weight, value bytes)`` in the order added.
 
-    Stands in for Whoosh's ``PostingPool`` (``add``, ``fieldnames``, ``cleanup``). Everything stays
-    in memory, as Whoosh's pool did with the memory limit rebuilds gave it.
+    Stands in for Whoosh's ``PostingPool`` (``add``, ``cleanup``). Everything stays in memory, as
+    Whoosh's pool did with the memory limit rebuilds gave it.
     """
 
     def __init__(self):
         self.terms: dict[tuple[str, bytes], list[tuple[int, float, bytes | None]]] = defaultdict(list)
-        self.fieldnames: set[str] = set()
 
     def add(self, item: tuple) -> None:
         fieldname, tbytes, docnum, weight, vbytes = item
         self.terms[fieldname, tbytes].append((docnum, weight, vbytes))
 
+    def by_field(self) -> dict[str, dict[bytes, list]]:
+        """The postings grouped by field, then term."""
+        grouped: dict[str, dict[bytes, list]] = defaultdict(dict)
+        for (fieldname, tbytes), postings in self.terms.items():
+            grouped[fieldname][tbytes] = postings
+        return grouped
+
     def cleanup(self) -> None:
-        self.terms.clear()
+        # Kept until the writer goes: the segment arrays are made from them once the segment is
+        # written. Clearing them here took as long as freeing the writer does anyway.
+        pass
 
 
 class SegmentWriter(writing.SegmentWriter):
@@ -56,9 +75,58 @@ class SegmentWriter(writing.SegmentWriter):
         self.pool = TermPool()
 
     def add_document(self, **fields):
-        super().add_document(**fields)
-        # Whoosh's pool learns the field names as postings arrive; ours keeps them by term.
-        self.pool.fieldnames.update(name for name in fields if not name.startswith("_"))
+        """Whoosh's ``SegmentWriter.add_document``, posting straight into the pool; text in our own
+        formats (:class:`~kb.search.schema.ArrayPositions`, :class:`~kb.search.schema.WordSet`)
+        is analysed without the generators Whoosh passes every word through."""
+        self._check_state()
+        perdocwriter = self.perdocwriter
+        schema = self.schema
+        docnum = self.docnum
+        terms = self.pool.terms
+        docboost = self._doc_boost(fields)
+        fieldnames = sorted([name for name in fields if not name.startswith("_")])
+        self._check_fields(schema, fieldnames)
+
+        perdocwriter.start_doc(docnum)
+        for fieldname in fieldnames:
+            value = fields.get(fieldname)
+            if value is None:
+                continue
+            field = schema[fieldname]
+            if field.separate_spelling() or field.vector:
+                raise NotImplementedError(f"{fieldname}: spelling fields and term vectors are not supported")
+            length = 0
+            if field.indexed:
+                fieldboost = self._field_boost(fields, fieldname, docboost)
+                form = type(field.format)
+                if form is ArrayPositions and isinstance(value, str):
+                    boost = field.format.field_boost
+                    for word, positions in positions_of(value).items():
+                        count = len(positions)
+                        length += count
+                        terms[fieldname, word.encode()].append((docnum, count * boost * fieldboost,
+                                                                 _position_bytes(positions)))
+                elif form is WordSet and isinstance(value, str):
+                    weight = field.format.field_boost * fieldboost
+                    for word in vocabulary_words(value):
+                        terms[fieldname, word.encode()].append((docnum, weight, b""))
+                    # not scorable: no length
+                else:
+                    scorable = field.scorable
+                    for tbytes, freq, weight, vbytes in field.index(value):
+                        if scorable:
+                            length += freq
+                        terms[fieldname, tbytes].append((docnum, weight * fieldboost, vbytes))
+
+            stored = fields.get(f"_stored_{fieldname}", value)
+            perdocwriter.add_field(fieldname, field, stored if field.stored else None, length)
+            column = field.column_type
+            if column and stored is not None:
+                perdocwriter.add_column_value(fieldname, column, field.to_column_value(stored))
+
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
 
     def add_reader(self, reader):
         raise NotImplementedError("merging segments goes through Whoosh's own writer")
@@ -67,26 +135,40 @@ class SegmentWriter(writing.SegmentWriter):
         self.perdocwriter.close()
         lengths = self.per_document_reader()
         try:
-            write_postings(self.fieldwriter, self.schema, self.pool.terms, lengths, self.docnum)
+            self._by_field = self.pool.by_field()
+            write_postings(self.fieldwriter, self.schema, self._by_field, lengths, self.docnum)
         finally:
             lengths.close()
         self.fieldwriter.close()
 
+    def write_arrays(self, segment) -> None:
+        """Write the segment arrays of ``segment``, just written by this writer, from the postings
+        it still holds (:func:`kb.search.segment_arrays.write`; not for small segments)."""
+        if segment.doc_count_all() < segment_arrays.MIN_DOCS:
+            return
+        leaf = SegmentReader(self.storage, self.schema, segment)
+        try:
+            segment_arrays.write(self.storage.folder, leaf, self._by_field)
+        finally:
+            leaf.close()
 
-def write_postings(fieldwriter, schema, terms: dict, lengths, doc_count: int) -> None:
-    """Write ``terms`` (as :class:`TermPool` holds them) through W3 ``fieldwriter``, as Whoosh's
+
+def _position_bytes(positions: list[int]) -> bytes:
+    return array("I", positions).tobytes() if _LITTLE_ENDIAN else ArrayPositions().encode(positions)
+
+
+def write_postings(fieldwriter, schema, by_field: dict[str, dict[bytes, list]], lengths, doc_count: int) -> None:
+    """Write ``by_field`` (:meth:`TermPool.by_field`) through W3 ``fieldwriter``, as Whoosh's
     ``FieldWriter.add_postings`` would write the same postings sorted one by one.
 
     ``lengths`` is the segment's per-document reader, for the field lengths blocks record.
     """
-    by_field: dict[str, list[bytes]] = defaultdict(list)
-    for fieldname, tbytes in terms:
-        by_field[fieldname].append(tbytes)
     for fieldname in sorted(by_field):
         fieldwriter.start_field(fieldname, schema[fieldname])
         field_lengths = _lengths(lengths, fieldname, doc_count)
-        for tbytes in sorted(by_field[fieldname]):
-            postings = terms[fieldname, tbytes]
+        terms = by_field[fieldname]
+        for tbytes in sorted(terms):
+            postings = terms[tbytes]
             fieldwriter.start_term(tbytes)
             postwriter = fieldwriter._postwriter
             limit = postwriter._blocklimit
@@ -124,9 +206,10 @@ def write_segments(ix, documents: list[dict], procs: int = 1, **options) -> None
     """Add ``documents`` (Whoosh field values) to ``ix`` as up to ``procs`` new segments, each
     written by a process of its own (one: in this process), and commit them together, holding the
     index's write lock throughout. Existing segments are kept as they are; no documents, no new
-    segment. ``options`` go to each segment's writer (non-compound files unless they say otherwise).
+    segment. ``options`` go to each segment's writer; by default its files are not compound and
+    its postings not compressed (:data:`UNCOMPRESSED`).
     """
-    options = {"compound": False, **options}
+    options = {"compound": False, "codec": UNCOMPRESSED, **options}
     procs = max(1, min(procs, len(documents)))
     share = -(-len(documents) // procs)
     parts = [documents[start:start + share] for start in range(0, len(documents), share)] if documents else []
@@ -168,7 +251,9 @@ def _write_segment(ix, documents: Iterable[dict], options: dict):
     try:
         for fields in documents:
             writer.add_document(**fields)
-        return writer._finalize_segment()
+        segment = writer._finalize_segment()
     except BaseException:
         writer._close_segment()
         raise
+    writer.write_arrays(segment)
+    return segment

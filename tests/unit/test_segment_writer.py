@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 from whoosh import index, writing
+from whoosh.codec.whoosh3 import W3Codec
 
-from kb.search import segment_writer
+from kb.search import segment_arrays, segment_writer
 from kb.search.documents import ANYONE, MEMBERS, IndexDocument
 from kb.search.schema import build_schema
 from kb.search.whoosh_backend import whoosh_fields
@@ -53,21 +54,22 @@ def _files(folder: Path) -> dict[str, str]:
     return found
 
 
-def _write(folder: Path, writer_class, documents: list[IndexDocument]) -> dict[str, str]:
+def _write(folder: Path, writer_class, documents: list[IndexDocument], codec) -> dict[str, str]:
     folder.mkdir()
     ix = index.create_in(str(folder), build_schema())
-    writer = writer_class(ix, compound=False)
+    writer = writer_class(ix, compound=False, codec=codec)
     for document in documents:
         writer.add_document(**whoosh_fields(document))
     writer.commit(merge=False)
     return _files(folder)
 
 
+@pytest.mark.parametrize("codec", [W3Codec(), segment_writer.UNCOMPRESSED], ids=["compressed", "uncompressed"])
 @pytest.mark.parametrize("count", [1, 3, 700])
-def test_a_segment_is_byte_for_byte_the_one_whoosh_writes(tmp_path, count):
+def test_a_segment_is_byte_for_byte_the_one_whoosh_writes(tmp_path, count, codec):
     documents = _documents(count)
-    theirs = _write(tmp_path / "whoosh", writing.SegmentWriter, documents)
-    ours = _write(tmp_path / "ours", segment_writer.SegmentWriter, documents)
+    theirs = _write(tmp_path / "whoosh", writing.SegmentWriter, documents, codec)
+    ours = _write(tmp_path / "ours", segment_writer.SegmentWriter, documents, codec)
     # Postings, terms, lengths, stored fields and columns: every file of the segment.
     assert {"pst", "trm", "_stored.col", "_body_len.col", "id.col"} <= set(theirs)
     assert ours == theirs
@@ -80,7 +82,8 @@ def _doc_ids(folder: Path) -> list[int]:
 
 def test_documents_written_by_two_processes_are_committed_together_beside_the_segments_there(tmp_path):
     ix = index.create_in(str(tmp_path), build_schema())
-    segment_writer.write_segments(ix, [whoosh_fields(d) for d in _documents(5, seed=1)], procs=1)
+    earlier = [whoosh_fields(d) for d in _documents(5, seed=1)]
+    segment_writer.write_segments(ix, earlier, procs=1)
     later = [whoosh_fields(d) for d in _documents(600, seed=2)]
     for number, fields in enumerate(later, start=1000):
         fields["id"] = str(number)
@@ -92,6 +95,8 @@ def test_documents_written_by_two_processes_are_committed_together_beside_the_se
     assert _doc_ids(tmp_path) == [1, 2, 3, 4, 5] + list(range(1000, 1600))
     with index.open_dir(str(tmp_path)).searcher() as searcher:  # the postings are searchable
         assert searcher.doc_frequency("id", "1599") == 1
+        assert searcher.doc_frequency("title", "care") == sum(
+            "care" in fields["title"].lower().split() for fields in earlier + later)
 
 
 @pytest.mark.parametrize("procs", [1, 2])
@@ -113,3 +118,17 @@ def test_no_documents_make_no_segment(tmp_path):
     ix = index.create_in(str(tmp_path), build_schema())
     segment_writer.write_segments(ix, [], procs=2)
     assert index.open_dir(str(tmp_path))._segments() == []
+
+
+def test_segment_arrays_made_from_the_postings_in_memory_are_those_read_back_from_the_files(tmp_path):
+    ix = index.create_in(str(tmp_path), build_schema())
+    segment_writer.write_segments(ix, [whoosh_fields(d) for d in _documents(segment_arrays.MIN_DOCS + 50)], procs=1)
+    written = list(tmp_path.glob(f"*{segment_arrays.SUFFIX}"))
+    assert len(written) == 1  # by the writing process, from the postings it held
+    from_memory = written[0].read_bytes()
+    written[0].unlink()
+
+    with index.open_dir(str(tmp_path)).reader() as reader:
+        assert segment_arrays.write_missing(str(tmp_path), reader) == 1  # read back from Whoosh's files
+
+    assert written[0].read_bytes() == from_memory
