@@ -4,17 +4,17 @@
    sites, the real 31 themes, some links between entries) as content files, in the format
    ``flask kb export`` writes (:func:`kb.services.content_io.exporter.markdown_file`), beside a
    copy of ``content/sites`` and ``content/themes.yml``.
-2. Creates a fresh database with the migrations (``flask kb db upgrade``, as ``make run`` does).
+2. Creates a fresh database with the migrations and its (empty) search index, as ``make run``
+   does (``flask kb db upgrade``, ``flask kb index check --repair``).
 3. In a fresh process (cold: nothing cached, nothing imported yet), imports the folder with
    :func:`kb.services.content_io.import_content` — the function ``flask kb import`` calls —
    and then writes the search index updates it queued, as ``flask kb import`` does at its end
-   (:func:`kb.search.indexing.drain`) — or, since a fresh database has no index yet, builds the
-   index as ``make run``'s ``flask kb index check --repair`` does (:func:`kb.search.consistency.rebuild`)
-   — timing each; prints entries/s for both and in all, the CPU time of the importing process
-   and of its worker processes (the import's file readers, the index's writers), the importing
-   process's peak memory, and how long reading the documents from the database takes on its own
-   (part of the index write). The machine may be shared: the load average is printed, and the
-   CPU times give what the run would take on two otherwise idle cores at best.
+   (:func:`kb.search.indexing.drain`; were the index missing, it would be rebuilt, as ``make run``'s
+   ``flask kb index check --repair`` does) — timing each; prints entries/s for both and in all,
+   the CPU time of the importing process and of its worker processes (the import's file readers,
+   the index's writers), and the importing process's peak memory. The machine may be shared: the
+   load average is printed, and the CPU times give what the run would take on two otherwise idle
+   cores at best.
 4. Imports the same folder again (nothing changes: every file is found equal to its row), so the
    queued updates are written by drain, as any later import's are.
 
@@ -98,7 +98,7 @@ from pathlib import Path
 from kb import create_app
 from kb.search import backend
 from kb.search.consistency import rebuild
-from kb.search.indexing import all_documents, drain, queued
+from kb.search.indexing import BULK_DRAIN_BATCH, all_documents, drain, queued
 from kb.services.content_io import import_content
 
 def children_cpu():
@@ -114,7 +114,7 @@ def main():
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         waiting = queued()
         how = "drain"
-        if not drain(backend(), wait=True):  # no index yet: built from the database, as make run does
+        if not drain(backend(), wait=True, batch=BULK_DRAIN_BATCH):  # no index yet: built from the database, as make run does
             how = "rebuild"
             rebuild(backend())
         indexed, indexed_cpu, indexed_kids = time.perf_counter(), time.process_time(), children_cpu()
@@ -166,6 +166,7 @@ def bench_database(label: str, database_url: str, n: int, folder: Path, workdir:
     env = {**os.environ, "KB_DATABASE_URL": database_url, "KB_INSTANCE_PATH": str(instance),
            "KB_INDEX_DIR": str(instance / "index"), "KB_CONTENT_DIR": str(folder)}
     flask(env, "db", "upgrade")
+    flask(env, "kb", "index", "check", "--repair")
     load = os.getloadavg()[0]
     first = run_import(env, folder, workdir)
     total = first["import"] + first["index"]

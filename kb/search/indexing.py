@@ -38,8 +38,10 @@ QUEUED = "kb.search.queued"  # session.info: entry ids this transaction has queu
 # writes the index once at the end instead of once per transaction; the rows are queued all the same).
 DEFER_DRAIN = "kb.search.defer_drain"
 CHUNK = 500
-# Queue rows written to the index in one go by a drainer.
+# Queue rows written to the index in one go by a drainer: after a save, and after a bulk import
+# (whose large batches the Whoosh backend writes as new segments, in parallel, as a rebuild does).
 DRAIN_BATCH = 500
+BULK_DRAIN_BATCH = 20_000
 
 DOCUMENT_LOAD_OPTIONS = (
     undefer(Entry.body_text),
@@ -104,26 +106,29 @@ def _collect(session: Session, _flush_context) -> None:
         queued_already |= affected
 
 
-def drain(backend, *, wait: bool = False) -> bool:  # noqa: ANN001 - a SearchBackend
+def drain(backend, *, wait: bool = False, batch: int = DRAIN_BATCH) -> bool:  # noqa: ANN001 - a SearchBackend
     """Write every queued index update, then delete the queue rows written.
 
     :param wait: wait for another writer's lock (commands) instead of leaving the queue to it
         (saves). Either way the queue is looked at again after each write, so rows queued by
         savers that found the lock busy are written before this returns.
+    :param batch: how many queue rows to write at a time (:data:`BULK_DRAIN_BATCH` after an import).
     :return: ``True`` if the queue was empty at the end, ``False`` if the index was busy
         (``wait=False``), missing or unreadable — the rows stay queued for the next writer.
     """
     while True:
         with Session(db.engine) as session:
             rows = session.execute(
-                select(IndexQueueItem.id, IndexQueueItem.entry_id).order_by(IndexQueueItem.id).limit(DRAIN_BATCH)
+                select(IndexQueueItem.id, IndexQueueItem.entry_id).order_by(IndexQueueItem.id).limit(batch)
             ).all()
         if not rows:
             return True
         if not backend.apply({entry_id for _, entry_id in rows}, load_documents, wait=wait):
             return False
         with Session(db.engine) as session:
-            session.execute(delete(IndexQueueItem).where(IndexQueueItem.id.in_([row_id for row_id, _ in rows])))
+            written = [row_id for row_id, _ in rows]
+            for start in range(0, len(written), CHUNK):
+                session.execute(delete(IndexQueueItem).where(IndexQueueItem.id.in_(written[start:start + CHUNK])))
             session.commit()
 
 

@@ -202,18 +202,24 @@ def _fill_block(postwriter, postings: list[tuple], field_lengths: list | None) -
     postwriter._maxlength = max(known) if known else 0
 
 
-def write_segments(ix, documents: list[dict], procs: int = 1, **options) -> None:
+def write_segments(ix, documents: list[dict], procs: int = 1, *, owner=None, **options) -> None:
     """Add ``documents`` (Whoosh field values) to ``ix`` as up to ``procs`` new segments, each
-    written by a process of its own (one: in this process), and commit them together, holding the
-    index's write lock throughout. Existing segments are kept as they are; no documents, no new
-    segment. ``options`` go to each segment's writer; by default its files are not compound and
-    its postings not compressed (:data:`UNCOMPRESSED`).
+    written by a process of its own (one: in this process), and commit them together. Existing
+    segments are kept as they are; no documents, no new segment.
+
+    :param owner: a Whoosh writer on ``ix`` that already holds its lock, and may have deleted
+        documents meanwhile (a batch of updates deletes the old versions first); it is committed
+        or, on failure, cancelled here. By default a writer is opened (at once or
+        :class:`~whoosh.index.LockError`) and holds the lock throughout.
+    :param options: for each segment's writer; by default its files are not compound and its
+        postings not compressed (:data:`UNCOMPRESSED`).
     """
     options = {"compound": False, "codec": UNCOMPRESSED, **options}
     procs = max(1, min(procs, len(documents)))
     share = -(-len(documents) // procs)
     parts = [documents[start:start + share] for start in range(0, len(documents), share)] if documents else []
-    owner = writing.SegmentWriter(ix, compound=False)  # holds the lock; writes no segment itself
+    if owner is None:
+        owner = writing.SegmentWriter(ix, compound=False)  # writes no segment itself
     try:
         if len(parts) <= 1:
             segments = [_write_segment(ix, part, options) for part in parts]

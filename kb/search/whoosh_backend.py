@@ -249,11 +249,18 @@ class WhooshBackend:
             documents = load(ids)
             for entry_id in ids:
                 writer.delete_by_term("id", str(entry_id))
+            if len(documents) >= PARALLEL_FROM:
+                # A large batch (an import's) is written as a rebuild writes: new segments, with
+                # their arrays, by worker processes; the lock is held and released by `writer`.
+                fields = [whoosh_fields(document) for document in documents.values()]
+                segment_writer.write_segments(ix, fields, self.index_procs, owner=writer)
+                return True
             for document in documents.values():
                 writer.add_document(**whoosh_fields(document))
             writer.commit(mergetype=merge_small_segments)
         except BaseException:
-            writer.cancel()
+            if not writer.is_closed:
+                writer.cancel()
             raise
         self.write_arrays(ix)
         return True

@@ -132,3 +132,31 @@ def test_segment_arrays_made_from_the_postings_in_memory_are_those_read_back_fro
         assert segment_arrays.write_missing(str(tmp_path), reader) == 1  # read back from Whoosh's files
 
     assert written[0].read_bytes() == from_memory
+
+
+def test_a_large_batch_of_updates_replaces_old_versions_and_adds_new_entries_in_new_segments(tmp_path, monkeypatch):
+    from kb.search import whoosh_backend
+    from kb.search.backend import SearchRequest
+    from kb.search.glossary import Glossary
+    from kb.search.whoosh_index import IndexStore
+
+    monkeypatch.setattr(whoosh_backend, "PARALLEL_FROM", 100)
+    backend = whoosh_backend.WhooshBackend(IndexStore(tmp_path), Glossary.build([], lambda t: t.split()), index_procs=2)
+    old = _documents(40, seed=5)
+    backend.rebuild(old, procs=1)
+    assert backend.stamps() == {d.id: d.stamp for d in old}
+    # Entries 1-20 change, 21-40 are gone, 1,000 are new: one batch, as an import's drain writes it.
+    changed = {d.id: IndexDocument(**{**d.__dict__, "stamp": "99|published|public", "title": "zyxwv renamed",
+                                      "readers": (ANYONE,)}) for d in old[:20]}
+    new = {d.id + 1000: IndexDocument(**{**d.__dict__, "id": d.id + 1000}) for d in _documents(1000, seed=6)}
+    current = {**changed, **new}
+
+    assert backend.apply(list(range(1, 41)) + list(new), lambda ids: {i: current[i] for i in ids if i in current})
+
+    assert backend.stamps() == {i: d.stamp for i, d in current.items()}
+    found = backend.search(SearchRequest(text="zyxwv", readers=(ANYONE,), filters={}, sort="relevance",
+                                         offset=0, limit=50, time_budget=30.0))
+    assert sorted(hit.id for hit in found.hits) == sorted(changed)
+    segments = sorted(s.doc_count_all() for s in index.open_dir(str(backend.store.live_path()))._segments())
+    assert segments == [40, 510, 510]  # the old segment (all deleted now) and two new ones with arrays
+    assert len(list(backend.store.live_path().glob(f"*{segment_arrays.SUFFIX}"))) == 2

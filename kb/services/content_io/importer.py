@@ -200,7 +200,7 @@ class _Run:
             report = self.import_files()
         if self.write_index and has_app_context() and "kb.search" in current_app.extensions:
             try:
-                indexing.drain(current_app.extensions["kb.search"], wait=True)
+                indexing.drain(current_app.extensions["kb.search"], wait=True, batch=indexing.BULK_DRAIN_BATCH)
             except Exception:
                 # The import has committed and stands; its updates stay queued for
                 # `flask kb index check`, the next save or the next start.
