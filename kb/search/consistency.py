@@ -16,7 +16,8 @@ from kb.extensions import db
 from kb.models import Entry
 from kb.search.backend import SearchBackend
 from kb.search.documents import stamp_for
-from kb.search.indexing import all_documents, drain, forget_queued, load_documents, queue_position, queued
+from kb.search.indexing import (BULK_DRAIN_BATCH, all_documents, drain, forget_queued, load_documents, queue_position,
+                                queued)
 
 T = TypeVar("T")
 
@@ -70,8 +71,8 @@ def write_queued(backend: SearchBackend) -> int:
 def repair(backend: SearchBackend, problems: Iterable[Disagreement]) -> int:
     """Re-index (or remove) the entries of ``problems``; return how many were fixed."""
     ids = sorted({p.entry_id for p in problems})
-    if ids:
-        backend.apply(ids, load_documents)
+    for start in range(0, len(ids), BULK_DRAIN_BATCH):  # bounded memory, however many disagree
+        backend.apply(ids[start:start + BULK_DRAIN_BATCH], load_documents)
     return len(ids)
 
 

@@ -202,10 +202,11 @@ def _fill_block(postwriter, postings: list[tuple], field_lengths: list | None) -
     postwriter._maxlength = max(known) if known else 0
 
 
-def write_segments(ix, documents: list[dict], procs: int = 1, *, owner=None, **options) -> None:
-    """Add ``documents`` (Whoosh field values) to ``ix`` as up to ``procs`` new segments, each
-    written by a process of its own (one: in this process), and commit them together. Existing
-    segments are kept as they are; no documents, no new segment.
+def write_segments(ix, documents: list[dict], procs: int = 1, *, owner=None, max_docs: int = 10_000,
+                   **options) -> None:
+    """Add ``documents`` (Whoosh field values) to ``ix`` as new segments of at most ``max_docs``
+    documents, written by up to ``procs`` processes (one: in this process), and commit them
+    together. Existing segments are kept as they are; no documents, no new segment.
 
     :param owner: a Whoosh writer on ``ix`` that already holds its lock, and may have deleted
         documents meanwhile (a batch of updates deletes the old versions first); it is committed
@@ -216,17 +217,18 @@ def write_segments(ix, documents: list[dict], procs: int = 1, *, owner=None, **o
     """
     options = {"compound": False, "codec": UNCOMPRESSED, **options}
     procs = max(1, min(procs, len(documents)))
-    share = -(-len(documents) // procs)
-    parts = [documents[start:start + share] for start in range(0, len(documents), share)] if documents else []
+    # A writing process holds its segment's postings in memory: about 1.4 GB at 10,000 entries.
+    share = max(1, min(-(-len(documents) // procs), max_docs))
+    parts = [documents[start:start + share] for start in range(0, len(documents), share)]
     if owner is None:
         owner = writing.SegmentWriter(ix, compound=False)  # writes no segment itself
     try:
-        if len(parts) <= 1:
+        if procs == 1 or len(parts) <= 1:
             segments = [_write_segment(ix, part, options) for part in parts]
         else:
             # Forked, so the workers share the documents without pickling them.
             context = multiprocessing.get_context("fork")
-            with context.Pool(len(parts), initializer=_inherit, initargs=(ix, parts, options)) as pool:
+            with context.Pool(min(procs, len(parts)), initializer=_inherit, initargs=(ix, parts, options)) as pool:
                 segments = pool.map(_write_part, range(len(parts)), chunksize=1)
         owner._close_segment()
         owner._commit_toc(list(owner.segments) + segments)

@@ -253,7 +253,7 @@ class WhooshBackend:
                 # A large batch (an import's) is written as a rebuild writes: new segments, with
                 # their arrays, by worker processes; the lock is held and released by `writer`.
                 fields = [whoosh_fields(document) for document in documents.values()]
-                segment_writer.write_segments(ix, fields, self.index_procs, owner=writer)
+                segment_writer.write_segments(ix, fields, self.index_procs, owner=writer, max_docs=SEGMENT_DOCS)
                 return True
             for document in documents.values():
                 writer.add_document(**whoosh_fields(document))
@@ -294,7 +294,8 @@ class WhooshBackend:
     @staticmethod
     def _write_segments(ix, documents: list[IndexDocument], procs: int) -> int:
         procs = procs if len(documents) >= PARALLEL_FROM else 1
-        segment_writer.write_segments(ix, [whoosh_fields(document) for document in documents], procs)
+        segment_writer.write_segments(ix, [whoosh_fields(document) for document in documents], procs,
+                                      max_docs=SEGMENT_DOCS)
         return len(documents)
 
 

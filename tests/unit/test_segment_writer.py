@@ -160,3 +160,11 @@ def test_a_large_batch_of_updates_replaces_old_versions_and_adds_new_entries_in_
     segments = sorted(s.doc_count_all() for s in index.open_dir(str(backend.store.live_path()))._segments())
     assert segments == [40, 510, 510]  # the old segment (all deleted now) and two new ones with arrays
     assert len(list(backend.store.live_path().glob(f"*{segment_arrays.SUFFIX}"))) == 2
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_no_segment_holds_more_than_the_most_documents_asked_for(tmp_path, procs):
+    ix = index.create_in(str(tmp_path), build_schema())
+    segment_writer.write_segments(ix, [whoosh_fields(d) for d in _documents(25)], procs=procs, max_docs=10)
+    assert sorted(s.doc_count_all() for s in index.open_dir(str(tmp_path))._segments()) == [5, 10, 10]
+    assert _doc_ids(tmp_path) == list(range(1, 26))
