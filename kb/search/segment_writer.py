@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
+import threading
 from array import array
 from collections import defaultdict
 from typing import Iterable
@@ -223,7 +224,9 @@ def write_segments(ix, documents: list[dict], procs: int = 1, *, owner=None, max
     if owner is None:
         owner = writing.SegmentWriter(ix, compound=False)  # writes no segment itself
     try:
-        if procs == 1 or len(parts) <= 1:
+        if procs == 1 or len(parts) <= 1 or threading.active_count() > 1:
+            # One at a time, here. Forking a process that has other threads could leave a child
+            # waiting for ever on a lock one of them held (only commands write this much at once).
             segments = [_write_segment(ix, part, options) for part in parts]
         else:
             # Forked, so the workers share the documents without pickling them.

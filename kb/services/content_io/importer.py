@@ -41,6 +41,7 @@ from typing import Any, Callable, Iterable, TypeVar
 
 from flask import current_app, has_app_context
 from sqlalchemy import insert, select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kb.extensions import db
@@ -218,12 +219,12 @@ class _Run:
         # Dropping a file can break links to it from other files, so repeat until nothing changes.
         failed: dict[str, list[Problem]] = {}
         while True:
-            valid = {c.slug for c in entry_candidates if c.slug not in failed}
+            known = db_entry_slugs | {c.slug for c in entry_candidates if c.slug not in failed}
             newly_failed = {
                 c.slug: problems
                 for c in entry_candidates
                 if c.slug not in failed
-                and (problems := self.entry_reference_problems(c, site_slugs, theme_slugs, db_entry_slugs | valid))
+                and (problems := self.entry_reference_problems(c, site_slugs, theme_slugs, known))
             }
             if not newly_failed:
                 break
@@ -359,6 +360,7 @@ class _Run:
             entries={e.slug: e for e in db.session.scalars(select(Entry))},
         )
         changed: list[tuple[Entry, _Candidate, tuple[str, str] | None]] = []
+        _load_collections([lookups.entries[c.slug] for c in candidates if c.slug in lookups.entries])
         # First every changed entry's own fields (creating new ones), so that links written in
         # the second pass can point at entries created by this same import.
         decided = [item for item in self.decisions("entries", candidates, lookups.entries, entry_record)
@@ -468,6 +470,22 @@ class _Run:
 
     def count(self, kind: str, created: bool) -> None:
         (self.report.created if created else self.report.updated)[kind] += 1
+
+
+# What entry_record reads of an entry beyond its own row (sites, themes and linked entries are
+# already in the session: the import loads them all).
+_RECORD_COLLECTIONS = (selectinload(Entry.other_sites), selectinload(Entry.theme_tags), selectinload(Entry.sources),
+                       selectinload(Entry.outcomes), selectinload(Entry.links))
+
+
+def _load_collections(entries: list[Entry]) -> None:
+    """Load the collections of ``entries`` (rows in this session) that comparing each with its file
+    reads, a query per collection for every 500 entries, instead of one per collection and entry
+    (42,000 queries, two thirds of an import of 10,000 unchanged files)."""
+    ids = [entry.id for entry in entries]
+    for start in range(0, len(ids), FLUSH_BATCH):
+        db.session.scalars(select(Entry).where(Entry.id.in_(ids[start:start + FLUSH_BATCH]))
+                           .options(*_RECORD_COLLECTIONS)).all()
 
 
 def _error_sort_key(error: str) -> tuple[str, int]:

@@ -8,10 +8,13 @@ are enough files to be worth starting them; each file is read where it is parsed
 results travel between processes. The import hands each entry's plain text to the model
 (:func:`kb.models.entries.offer_body_text`) so that setting the body does not convert it again.
 
-Workers are started with ``spawn`` (not ``fork``): the importing process may have threads (a
-server, a test's live server) and open database connections that a forked child must not share.
-If workers cannot be started or one dies, the work not yet done is done in this process, as it
-would be without workers: a file never goes unread because of the pool. As with any use of
+Workers are forked when the importing process has no other thread (``flask kb import``): a
+forked worker starts at once, where a spawned one spends 1.6 s importing the application. A
+process with other threads (a server, a test's live server) spawns them instead, since a thread
+may hold a lock at the moment of forking that the child would then wait on for ever. Forked
+workers never touch the database connections they inherit: they only read files. If workers
+cannot be started or one dies, the work not yet done is done in this process, as it would be
+without workers: a file never goes unread because of the pool. As with any use of
 ``multiprocessing``, a script that imports content must keep its own work under
 ``if __name__ == "__main__":`` (a spawned worker imports the script's ``__main__`` module).
 """
@@ -22,6 +25,7 @@ import logging
 import multiprocessing
 import os
 import re
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -102,6 +106,11 @@ def worker_count(files: int, workers: int | None) -> int:
     return max(0, min(workers, files))
 
 
+def _context():
+    """How to start workers: see the module's docstring."""
+    return multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
+
+
 class Workers:
     """Worker processes for an import's pure work; a context manager that stops them at its end.
 
@@ -126,8 +135,7 @@ class Workers:
         if self.count and items:
             try:
                 if self.pool is None:
-                    self.pool = ProcessPoolExecutor(max_workers=self.count,
-                                                    mp_context=multiprocessing.get_context("spawn"))
+                    self.pool = ProcessPoolExecutor(max_workers=self.count, mp_context=_context())
                 for result in self.pool.map(function, items, chunksize=CHUNK):
                     done += 1
                     yield result
