@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import random
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import pytest
 from whoosh import index, writing
 from whoosh.codec.whoosh3 import W3Codec
 
+from kb.config import PROJECT_ROOT
 from kb.search import segment_arrays, segment_writer
 from kb.search.documents import ANYONE, MEMBERS, IndexDocument
 from kb.search.schema import build_schema
@@ -168,3 +171,24 @@ def test_no_segment_holds_more_than_the_most_documents_asked_for(tmp_path, procs
     segment_writer.write_segments(ix, [whoosh_fields(d) for d in _documents(25)], procs=procs, max_docs=10)
     assert sorted(s.doc_count_all() for s in index.open_dir(str(tmp_path))._segments()) == [5, 10, 10]
     assert _doc_ids(tmp_path) == list(range(1, 26))
+
+
+def test_a_process_with_no_other_thread_writes_its_segments_in_forked_children(tmp_path):
+    # In a fresh interpreter (this test process may have threads of its own, and then writes in-process).
+    script = f"""
+import resource, sys
+from whoosh import index
+from kb.search import segment_writer
+from kb.search.schema import build_schema
+from kb.search.whoosh_backend import whoosh_fields
+from tests.unit.test_segment_writer import _documents
+ix = index.create_in({str(tmp_path)!r}, build_schema())
+before = resource.getrusage(resource.RUSAGE_CHILDREN)
+segment_writer.write_segments(ix, [whoosh_fields(d) for d in _documents(600)], procs=2)
+after = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(after.ru_utime + after.ru_stime > before.ru_utime + before.ru_stime)
+"""
+    out = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True"], out.stderr  # the writing was done by child processes
+    assert sorted(s.doc_count_all() for s in index.open_dir(str(tmp_path))._segments()) == [300, 300]
+    assert _doc_ids(tmp_path) == list(range(1, 601))
