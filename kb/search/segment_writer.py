@@ -39,16 +39,12 @@ class TermPool:
     """The postings of the segment being written, grouped by term: ``(field, term bytes)`` to a list
     of ``(document number, weight, value bytes)`` in the order added.
 
-    Stands in for Whoosh's ``PostingPool`` (``add``, ``cleanup``). Everything stays in memory, as
-    Whoosh's pool did with the memory limit rebuilds gave it.
+    Stands in for Whoosh's ``PostingPool`` (:meth:`SegmentWriter.add_document` fills ``terms``
+    itself). Everything stays in memory, as Whoosh's pool did with the memory limit rebuilds gave it.
     """
 
     def __init__(self):
         self.terms: dict[tuple[str, bytes], list[tuple[int, float, bytes | None]]] = defaultdict(list)
-
-    def add(self, item: tuple) -> None:
-        fieldname, tbytes, docnum, weight, vbytes = item
-        self.terms[fieldname, tbytes].append((docnum, weight, vbytes))
 
     def by_field(self) -> dict[str, dict[bytes, list]]:
         """The postings grouped by field, then term."""

@@ -66,8 +66,9 @@ Progress = Callable[[list[T], str], Iterable[T]]
 FLUSH_BATCH = 500
 # What write_new_entries inserts for a new entry, in an order its foreign keys allow.
 _NEW_ENTRY_TABLES = (entry_other_site, ThemeTag, Source, Outcome, EntryLink, Revision, AuditEvent)
-# A new entry's collections, which its ORM object is told are empty (write_fields).
-_NEW_ENTRY_COLLECTIONS = ("other_sites", "theme_tags", "sources", "outcomes", "links")
+# An entry's collections: a new entry's ORM object is told they are empty (write_fields); an
+# existing entry's are loaded in batches before it is compared with its file (_load_collections).
+_ENTRY_COLLECTIONS = ("other_sites", "theme_tags", "sources", "outcomes", "links")
 
 
 def no_progress(items: list[T], label: str) -> Iterable[T]:
@@ -396,7 +397,7 @@ class _Run:
             entry = Entry(slug=candidate.slug, version=0)
             # Loaded and empty as far as this session knows: the rows are inserted without ORM
             # objects (write_new_entries), and the session forgets these at the commit.
-            for name in _NEW_ENTRY_COLLECTIONS:
+            for name in _ENTRY_COLLECTIONS:
                 set_committed_value(entry, name, [])
             db.session.add(entry)
             lookups.entries[candidate.slug] = entry
@@ -472,10 +473,9 @@ class _Run:
         (self.report.created if created else self.report.updated)[kind] += 1
 
 
-# What entry_record reads of an entry beyond its own row (sites, themes and linked entries are
-# already in the session: the import loads them all).
-_RECORD_COLLECTIONS = (selectinload(Entry.other_sites), selectinload(Entry.theme_tags), selectinload(Entry.sources),
-                       selectinload(Entry.outcomes), selectinload(Entry.links))
+# What entry_record reads of an entry beyond its own row: its collections (the sites, themes and
+# linked entries they point to are already in the session: the import loads them all).
+_RECORD_COLLECTIONS = tuple(selectinload(getattr(Entry, name)) for name in _ENTRY_COLLECTIONS)
 
 
 def _load_collections(entries: list[Entry]) -> None:
