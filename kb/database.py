@@ -11,12 +11,13 @@ PostgreSQL connections read times in UTC, as SQLite does, whatever the server's 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from typing import Any, Mapping
 
 import psycopg
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
 
@@ -67,3 +68,26 @@ def _configure_postgresql(dbapi_connection, _record) -> None:  # noqa: ANN001 - 
         dbapi_connection.execute("SET TIME ZONE 'UTC'")
     finally:
         dbapi_connection.autocommit = autocommit
+
+
+# A forked process (the index's writers) inherits the pool's connections, which belong to its
+# parent: using one would interleave two processes' traffic on one socket or file. As SQLAlchemy's
+# pooling guide says, a connection is marked with the process that opened it, and one checked out
+# in another process is swapped for a new one. The inherited one is kept, never used and never
+# closed: closing a copy would end the parent's PostgreSQL session (psycopg says goodbye on the
+# shared socket), and SQLite must not have a connection closed across a fork either.
+_inherited_connections: list = []
+
+
+@event.listens_for(Engine, "connect")
+def _remember_process(_dbapi_connection, record) -> None:  # noqa: ANN001 - DBAPI objects
+    record.info["pid"] = os.getpid()
+
+
+@event.listens_for(Engine, "checkout")
+def _refuse_inherited(dbapi_connection, record, proxy) -> None:  # noqa: ANN001 - DBAPI objects
+    pid = os.getpid()
+    if record.info.get("pid", pid) != pid:
+        _inherited_connections.append(dbapi_connection)
+        record.dbapi_connection = proxy.dbapi_connection = None
+        raise exc.DisconnectionError(f"connection opened by process {record.info['pid']}, not this one ({pid})")

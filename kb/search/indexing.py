@@ -96,14 +96,21 @@ def _collect(session: Session, _flush_context) -> None:
     affected: set[int] = set()
     for obj in chain(session.new, session.dirty, session.deleted):
         affected |= _affected(session, obj)
+    queue_updates(session, affected)
+
+
+def queue_updates(session: Session, entry_ids: set[int]) -> None:
+    """Queue, in ``session``'s transaction, an index update for each of ``entry_ids`` not queued
+    by it already. Flushes do this themselves; rows inserted without the ORM (bulk import) are
+    queued by whoever inserts them."""
     queued_already = session.info.setdefault(QUEUED, set())
-    affected -= queued_already
-    if affected:
+    new = entry_ids - queued_already
+    if new:
         now = utcnow()
-        # Core, on the flush's own connection: the ORM must not be re-entered during a flush.
+        # Core, on the session's own connection: the ORM must not be re-entered during a flush.
         session.connection().execute(
-            insert(IndexQueueItem.__table__), [{"entry_id": i, "queued_at": now} for i in sorted(affected)])
-        queued_already |= affected
+            insert(IndexQueueItem.__table__), [{"entry_id": i, "queued_at": now} for i in sorted(new)])
+        queued_already |= new
 
 
 def drain(backend, *, wait: bool = False, batch: int = DRAIN_BATCH) -> bool:  # noqa: ANN001 - a SearchBackend

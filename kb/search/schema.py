@@ -81,20 +81,26 @@ def positions_of(text: str) -> dict[str, list[int]]:
     count only kept words, except that the first kept word keeps its place among all words, as
     Whoosh's StopFilter numbers them. ``tests/unit/test_search_postings.py`` holds the two to each other.
     """
+    return positions_and_words(text)[0]
+
+
+def positions_and_words(text: str) -> tuple[dict[str, list[int]], set[str] | None]:
+    """:func:`positions_of` ``text``, and the distinct words it kept before stemming — which are
+    :func:`vocabulary_words` of ``text`` — or None where those must be found on their own."""
     lowered = text.lower()
     # The analyzer lower-cases word by word. The whole text at once gives the same words unless a
     # character's lower case is longer (İ) or depends on what follows it (a final Σ).
     if len(lowered) != len(text) or "\u03a3" in text:
-        return _positions_word_by_word(text)
+        return _positions_word_by_word(text), None
     words = _WORD.findall(lowered)
     kept = [word for word in words if len(word) > 1 and word not in STOP_WORDS]
     if not kept:
-        return {}
+        return {}, set()
     first = next(raw for raw, word in enumerate(words) if len(word) > 1 and word not in STOP_WORDS)
     positions: defaultdict[str, list[int]] = defaultdict(list)
     for position, form in enumerate(map(stem_word, kept), first):
         positions[form].append(position)
-    return positions
+    return positions, set(kept)
 
 
 def _positions_word_by_word(text: str) -> dict[str, list[int]]:

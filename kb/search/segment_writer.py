@@ -17,16 +17,21 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import threading
+import zlib
 from array import array
 from collections import defaultdict
-from typing import Iterable
+from operator import sub
+from pickle import dumps
+from typing import Callable, Iterable
 
 from whoosh import writing
-from whoosh.codec.whoosh3 import W3Codec, _lenfield
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, _lenfield
+from whoosh.system import pack_int
+from whoosh.util.numeric import length_to_byte
 from whoosh.reading import SegmentReader
 
 from kb.search import segment_arrays
-from kb.search.schema import ArrayPositions, WordSet, positions_of, vocabulary_words
+from kb.search.schema import TEXT_FIELDS, ArrayPositions, WordSet, positions_and_words, vocabulary_words
 
 _LITTLE_ENDIAN = sys.byteorder == "little"
 # Whoosh's codec with posting blocks stored as they are. Zlib saved 4% of the postings file (blocks
@@ -36,21 +41,26 @@ UNCOMPRESSED = W3Codec(compression=0)
 
 
 class TermPool:
-    """The postings of the segment being written, grouped by term: ``(field, term bytes)`` to a list
-    of ``(document number, weight, value bytes)`` in the order added.
+    """The postings of the segment being written, grouped by field and term: lists of
+    ``(document number, weight, value bytes)`` in the order added.
 
-    Stands in for Whoosh's ``PostingPool`` (:meth:`SegmentWriter.add_document` fills ``terms``
-    itself). Everything stays in memory, as Whoosh's pool did with the memory limit rebuilds gave it.
+    Stands in for Whoosh's ``PostingPool`` (:meth:`SegmentWriter.add_document` fills it itself).
+    ``words`` holds the fields in our own text formats, by term text (encoded once per term, when
+    the segment is written, rather than once per posting); ``terms`` the other fields, by term
+    bytes. Everything stays in memory, as Whoosh's pool did with the memory limit rebuilds gave it.
     """
 
     def __init__(self):
-        self.terms: dict[tuple[str, bytes], list[tuple[int, float, bytes | None]]] = defaultdict(list)
+        self.words: defaultdict[str, defaultdict[str, list]] = defaultdict(lambda: defaultdict(list))
+        self.terms: defaultdict[str, defaultdict[bytes, list]] = defaultdict(lambda: defaultdict(list))
 
     def by_field(self) -> dict[str, dict[bytes, list]]:
-        """The postings grouped by field, then term."""
-        grouped: dict[str, dict[bytes, list]] = defaultdict(dict)
-        for (fieldname, tbytes), postings in self.terms.items():
-            grouped[fieldname][tbytes] = postings
+        """The postings grouped by field, then term bytes; only fields with postings (a field the
+        codec is told of takes a number in the terms file)."""
+        grouped: dict[str, dict[bytes, list]] = {name: dict(terms) for name, terms in self.terms.items() if terms}
+        for name, words in self.words.items():
+            if words:
+                grouped[name] = {word.encode(): postings for word, postings in words.items()}
         return grouped
 
     def cleanup(self) -> None:
@@ -79,11 +89,20 @@ class SegmentWriter(writing.SegmentWriter):
         perdocwriter = self.perdocwriter
         schema = self.schema
         docnum = self.docnum
-        terms = self.pool.terms
+        words, terms = self.pool.words, self.pool.terms
         docboost = self._doc_boost(fields)
         fieldnames = sorted([name for name in fields if not name.startswith("_")])
         self._check_fields(schema, fieldnames)
 
+        # Text fields are analysed first: their distinct words are the vocabulary that `spell`
+        # is given (see _spelling), which comes before `summary` and `title` in field order.
+        analysed: dict[str, dict[str, list[int]]] = {}
+        vocabulary: set[str] | None = set()
+        for fieldname in fieldnames:
+            value = fields.get(fieldname)
+            if type(schema[fieldname].format) is ArrayPositions and isinstance(value, str) and schema[fieldname].indexed:
+                analysed[fieldname], kept = positions_and_words(value)
+                vocabulary = None if kept is None or vocabulary is None else vocabulary | kept
         perdocwriter.start_doc(docnum)
         for fieldname in fieldnames:
             value = fields.get(fieldname)
@@ -96,24 +115,26 @@ class SegmentWriter(writing.SegmentWriter):
             if field.indexed:
                 fieldboost = self._field_boost(fields, fieldname, docboost)
                 form = type(field.format)
-                if form is ArrayPositions and isinstance(value, str):
-                    boost = field.format.field_boost
-                    for word, positions in positions_of(value).items():
+                if fieldname in analysed:
+                    weight = field.format.field_boost * fieldboost
+                    pooled = words[fieldname]
+                    for word, positions in analysed[fieldname].items():
                         count = len(positions)
                         length += count
-                        terms[fieldname, word.encode()].append((docnum, count * boost * fieldboost,
-                                                                 _position_bytes(positions)))
+                        pooled[word].append((docnum, count * weight, _position_bytes(positions)))
                 elif form is WordSet and isinstance(value, str):
                     weight = field.format.field_boost * fieldboost
-                    for word in vocabulary_words(value):
-                        terms[fieldname, word.encode()].append((docnum, weight, b""))
+                    pooled = words[fieldname]
+                    for word in _spelling(value, fields, vocabulary):
+                        pooled[word].append((docnum, weight, b""))
                     # not scorable: no length
                 else:
                     scorable = field.scorable
+                    pooled = terms[fieldname]
                     for tbytes, freq, weight, vbytes in field.index(value):
                         if scorable:
                             length += freq
-                        terms[fieldname, tbytes].append((docnum, weight * fieldboost, vbytes))
+                        pooled[tbytes].append((docnum, weight * fieldboost, vbytes))
 
             stored = fields.get(f"_stored_{fieldname}", value)
             perdocwriter.add_field(fieldname, field, stored if field.stored else None, length)
@@ -150,6 +171,16 @@ class SegmentWriter(writing.SegmentWriter):
             leaf.close()
 
 
+def _spelling(value: str, fields: dict, vocabulary: set[str] | None) -> list[str]:
+    """The words a :class:`~kb.search.schema.WordSet` field indexes for ``value``: the
+    ``vocabulary`` the text fields were found to hold, when ``value`` is exactly their text (as
+    :func:`kb.search.whoosh_backend.whoosh_fields` makes it) and each field's words were found;
+    otherwise ``value``'s own (:func:`~kb.search.schema.vocabulary_words`)."""
+    if vocabulary is not None and value == "\n".join([fields.get(name, "") for name in TEXT_FIELDS]):
+        return sorted(vocabulary)
+    return vocabulary_words(value)
+
+
 def _position_bytes(positions: list[int]) -> bytes:
     return array("I", positions).tobytes() if _LITTLE_ENDIAN else ArrayPositions().encode(positions)
 
@@ -161,8 +192,10 @@ def write_postings(fieldwriter, schema, by_field: dict[str, dict[bytes, list]], 
     ``lengths`` is the segment's per-document reader, for the field lengths blocks record.
     """
     for fieldname in sorted(by_field):
-        fieldwriter.start_field(fieldname, schema[fieldname])
+        field = schema[fieldname]
+        fieldwriter.start_field(fieldname, field)
         field_lengths = _lengths(lengths, fieldname, doc_count)
+        fixed_size = field.format.fixed_value_size()
         terms = by_field[fieldname]
         for tbytes in sorted(terms):
             postings = terms[tbytes]
@@ -170,9 +203,8 @@ def write_postings(fieldwriter, schema, by_field: dict[str, dict[bytes, list]], 
             postwriter = fieldwriter._postwriter
             limit = postwriter._blocklimit
             for start in range(0, len(postings), limit):
-                if start:
-                    postwriter._write_block()
-                _fill_block(postwriter, postings[start:start + limit], field_lengths)
+                block = postings[start:start + limit] if len(postings) > limit else postings
+                _write_block(postwriter, block, field_lengths, fixed_size, last=start + limit >= len(postings))
             fieldwriter.finish_term()
         fieldwriter.finish_field()
 
@@ -184,26 +216,57 @@ def _lengths(reader, fieldname: str, doc_count: int) -> list | None:
     return [reader.doc_field_length(docnum, fieldname) for docnum in range(doc_count)]
 
 
-def _fill_block(postwriter, postings: list[tuple], field_lengths: list | None) -> None:
-    """Put one block of postings in ``postwriter``'s buffer, with the statistics its
-    ``add_posting`` would have kept (maximum weight, shortest and longest document)."""
-    ids = [docnum for docnum, _, _ in postings]
-    weights = [weight for _, weight, _ in postings]
-    postwriter._ids = array("I", ids)
-    postwriter._weights = array("f", weights)
-    postwriter._values = [value for _, _, value in postings if value]
+def _write_block(postwriter, postings: list[tuple], field_lengths: list | None, fixed_size: int | None,
+                 last: bool) -> None:
+    """Write one block of a term's postings to the postings file, as W3's postings writer would
+    after ``add_posting`` for each (``last``: the term's final block, which it writes when the
+    term is finished): the same statistics in the term's info, the same bytes in the file."""
+    ids, weights, values = zip(*postings)
+    # What add_posting keeps: weights as 32-bit floats, the largest weight as given, lengths.
+    postwriter._ids = ids
+    postwriter._weights = weights32 = array("f", weights)
     top = max(weights)
     postwriter._maxweight = top if top > 0 else 0
-    known = [length for length in map(field_lengths.__getitem__, ids) if length] if field_lengths else []
+    known = [length for length in map(field_lengths.__getitem__, ids) if length] if field_lengths else ()
     postwriter._minlength = min(known) if known else None
     postwriter._maxlength = max(known) if known else 0
+    # _write_block: the block's statistics, then the block itself, pickled.
+    postfile = postwriter._postfile
+    if not postwriter._blockcount:
+        postfile.write(WHOOSH3_HEADER_MAGIC)
+    postwriter._terminfo.add_block(postwriter)
+    first = weights32[0]
+    if weights32.count(first) != len(weights32):
+        mini_weights = tuple(weights32)
+    else:
+        mini_weights = None if first == 1.0 else first
+    if fixed_size is None or fixed_size < 0:
+        mini_values = tuple(value for value in values if value)
+    elif fixed_size == 0:
+        mini_values = None
+    else:
+        mini_values = b"".join(value for value in values if value)
+    data = dumps(((ids[0], *map(sub, ids[1:], ids)), mini_weights, mini_values), 2)
+    compression = postwriter._compression
+    if compression:
+        data = zlib.compress(data, compression)
+    info = dumps((len(ids), ids[-1], postwriter._maxweight, compression, length_to_byte(postwriter._minlength),
+                  length_to_byte(postwriter._maxlength)), 2)
+    length = len(info) + len(data)
+    postfile.write(pack_int(-length if last else length) + info + data)
+    postwriter._blockcount += 1
+    postwriter._new_block()
 
 
-def write_segments(ix, documents: list[dict], procs: int = 1, *, owner=None, max_docs: int = 10_000,
-                   **options) -> None:
+def write_segments(ix, documents: list, procs: int = 1, *, owner=None, max_docs: int = 10_000,
+                   load: Callable[[list], list[dict]] | None = None, **options) -> None:
     """Add ``documents`` (Whoosh field values) to ``ix`` as new segments of at most ``max_docs``
     documents, written by up to ``procs`` processes (one: in this process), and commit them
     together. Existing segments are kept as they are; no documents, no new segment.
+
+    :param load: if given, ``documents`` are keys, and each process turns its share of them into
+        field values with ``load`` (reading them from the database in parallel, say: a forked
+        process opens connections of its own, see :mod:`kb.database`).
 
     :param owner: a Whoosh writer on ``ix`` that already holds its lock, and may have deleted
         documents meanwhile (a batch of updates deletes the old versions first); it is committed
@@ -223,11 +286,12 @@ def write_segments(ix, documents: list[dict], procs: int = 1, *, owner=None, max
         if procs == 1 or len(parts) <= 1 or threading.active_count() > 1:
             # One at a time, here. Forking a process that has other threads could leave a child
             # waiting for ever on a lock one of them held (only commands write this much at once).
-            segments = [_write_segment(ix, part, options) for part in parts]
+            segments = [_write_segment(ix, load(part) if load else part, options) for part in parts]
         else:
             # Forked, so the workers share the documents without pickling them.
             context = multiprocessing.get_context("fork")
-            with context.Pool(min(procs, len(parts)), initializer=_inherit, initargs=(ix, parts, options)) as pool:
+            with context.Pool(min(procs, len(parts)), initializer=_inherit,
+                              initargs=(ix, parts, load, options)) as pool:
                 segments = pool.map(_write_part, range(len(parts)), chunksize=1)
         owner._close_segment()
         owner._commit_toc(list(owner.segments) + segments)
@@ -241,14 +305,14 @@ def write_segments(ix, documents: list[dict], procs: int = 1, *, owner=None, max
 _inherited: tuple = ()
 
 
-def _inherit(ix, parts, options) -> None:
+def _inherit(ix, parts, load, options) -> None:
     global _inherited
-    _inherited = (ix, parts, options)
+    _inherited = (ix, parts, load, options)
 
 
 def _write_part(index: int):
-    ix, parts, options = _inherited
-    return _write_segment(ix, parts[index], options)
+    ix, parts, load, options = _inherited
+    return _write_segment(ix, load(parts[index]) if load else parts[index], options)
 
 
 def _write_segment(ix, documents: Iterable[dict], options: dict):

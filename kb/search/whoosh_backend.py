@@ -14,6 +14,7 @@ import heapq
 import logging
 import os
 import time
+from functools import partial
 from typing import Callable, Iterable, Mapping
 
 import numpy as np
@@ -246,15 +247,16 @@ class WhooshBackend:
                 log.warning("search index not updated for %d entries: %s", len(ids), error)
             return False
         try:
-            documents = load(ids)
             for entry_id in ids:
                 writer.delete_by_term("id", str(entry_id))
-            if len(documents) >= PARALLEL_FROM:
+            if len(ids) >= PARALLEL_FROM:
                 # A large batch (an import's) is written as a rebuild writes: new segments, with
-                # their arrays, by worker processes; the lock is held and released by `writer`.
-                fields = [whoosh_fields(document) for document in documents.values()]
-                segment_writer.write_segments(ix, fields, self.index_procs, owner=writer, max_docs=SEGMENT_DOCS)
+                # their arrays, by worker processes that each load their share of the documents;
+                # the lock is held and released by `writer`.
+                segment_writer.write_segments(ix, ids, self.index_procs, owner=writer, max_docs=SEGMENT_DOCS,
+                                              load=partial(_loaded_fields, load))
                 return True
+            documents = load(ids)
             for document in documents.values():
                 writer.add_document(**whoosh_fields(document))
             writer.commit(mergetype=merge_small_segments)
@@ -297,6 +299,11 @@ class WhooshBackend:
         segment_writer.write_segments(ix, [whoosh_fields(document) for document in documents], procs,
                                       max_docs=SEGMENT_DOCS)
         return len(documents)
+
+
+def _loaded_fields(load: Callable[[list[int]], Mapping[int, IndexDocument]], ids: list[int]) -> list[dict]:
+    """The Whoosh field values of the documents ``load`` finds for ``ids``."""
+    return [whoosh_fields(document) for document in load(ids).values()]
 
 
 def whoosh_fields(document: IndexDocument) -> dict:

@@ -161,7 +161,9 @@ def test_a_large_batch_of_updates_replaces_old_versions_and_adds_new_entries_in_
                                          offset=0, limit=50, time_budget=30.0))
     assert sorted(hit.id for hit in found.hits) == sorted(changed)
     segments = sorted(s.doc_count_all() for s in index.open_dir(str(backend.store.live_path()))._segments())
-    assert segments == [40, 510, 510]  # the old segment (all deleted now) and two new ones with arrays
+    # The old segment (all deleted now) and two new ones with arrays. The 1,040 ids are shared out
+    # before loading (each writing process loads its own), so the 20 that are gone leave one short.
+    assert segments == [40, 500, 520]
     assert len(list(backend.store.live_path().glob(f"*{segment_arrays.SUFFIX}"))) == 2
 
 

@@ -45,6 +45,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kb.extensions import db
+from kb.markdown import to_plain_text
 from kb.models import AuditEvent, Entry, EntryLink, LinkRel, Outcome, Revision, Site, Source, Theme, ThemeTag
 from kb.models.entries import entry_other_site, offer_body_text
 from kb.search import indexing
@@ -66,7 +67,7 @@ Progress = Callable[[list[T], str], Iterable[T]]
 FLUSH_BATCH = 500
 # What write_new_entries inserts for a new entry, in an order its foreign keys allow.
 _NEW_ENTRY_TABLES = (entry_other_site, ThemeTag, Source, Outcome, EntryLink, Revision, AuditEvent)
-# An entry's collections: a new entry's ORM object is told they are empty (write_fields); an
+# An entry's collections: a new entry's ORM object is told they are empty (insert_new_entries); an
 # existing entry's are loaded in batches before it is compared with its file (_load_collections).
 _ENTRY_COLLECTIONS = ("other_sites", "theme_tags", "sources", "outcomes", "links")
 
@@ -366,12 +367,17 @@ class _Run:
         # the second pass can point at entries created by this same import.
         decided = [item for item in self.decisions("entries", candidates, lookups.entries, entry_record)
                    if item[2] in (Decision.CREATE, Decision.APPLY)]
+        new_rows: list[tuple[_Candidate, dict[str, Any]]] = []
         for candidate, entry, _, file_digest in self.progress(decided, "Importing entries"):
-            changed.append(self.write_fields(candidate, entry, file_digest, lookups))
+            if entry is None:
+                new_rows.append((candidate, self.new_entry_row(candidate, file_digest, lookups)))
+            else:
+                changed.append(self.write_fields(candidate, entry, file_digest, lookups))
+        db.session.flush()
         # New entries' own rows are inserted together here; then their child rows, links, first
         # revisions and audit events, FLUSH_BATCH entries at a time (see write_new_entries).
-        db.session.flush()
-        new = [item for item in changed if item[2] is None]
+        new = self.insert_new_entries(new_rows, lookups)
+        changed += new
         for start in range(0, len(new), FLUSH_BATCH):
             self.write_new_entries(new[start:start + FLUSH_BATCH], lookups)
         for entry, candidate, before in changed:
@@ -387,30 +393,49 @@ class _Run:
             self.count("entries", False)
             self.audit_entry(entry, candidate, before)
 
-    def write_fields(self, candidate: _Candidate, entry: Entry | None, file_digest: str,
-                     lookups: entry_service.Lookups) -> tuple[Entry, _Candidate, tuple[str, str] | None]:
-        """Everything of an existing entry but its links (:func:`~kb.services.entries.apply_fields`),
-        or a new entry's own row (``entry`` None: the rest is :meth:`write_new_entries`'); returns the
-        entry with its status and visibility before (None: new)."""
-        before = None if entry is None else (entry.status.value, entry.visibility.value)
-        if entry is None:
-            entry = Entry(slug=candidate.slug, version=0)
-            # Loaded and empty as far as this session knows: the rows are inserted without ORM
-            # objects (write_new_entries), and the session forgets these at the commit.
-            for name in _ENTRY_COLLECTIONS:
-                set_committed_value(entry, name, [])
-            db.session.add(entry)
-            lookups.entries[candidate.slug] = entry
+    def write_fields(self, candidate: _Candidate, entry: Entry, file_digest: str,
+                     lookups: entry_service.Lookups) -> tuple[Entry, _Candidate, tuple[str, str]]:
+        """Everything of an existing entry but its links (:func:`~kb.services.entries.apply_fields`);
+        returns the entry with its status and visibility before."""
+        before = (entry.status.value, entry.visibility.value)
         if candidate.body_text is not None:
             offer_body_text(entry, candidate.record.get("body", ""), candidate.body_text)
-        if before is None:
-            entry_service.apply_own_fields(entry, candidate.record, lookups)
-            # Version 1, as record_revision would make it (see write_new_entries).
-            entry.version, entry.modified_at = 1, self.now
-        else:
-            entry_service.apply_fields(entry, candidate.record, lookups)
+        entry_service.apply_fields(entry, candidate.record, lookups)
         entry.imported_digest = file_digest
         return entry, candidate, before
+
+    def new_entry_row(self, candidate: _Candidate, file_digest: str, lookups: entry_service.Lookups) -> dict[str, Any]:
+        """The ``entry`` row of a new entry: the columns :func:`~kb.services.entries.apply_own_fields`
+        would set, its plain text, and version 1, as :func:`~kb.services.entries.record_revision`
+        would make it (the revision itself is :meth:`write_new_entries`')."""
+        row = entry_service.own_fields(candidate.record, lookups)
+        site = row.pop("site")
+        body_text = candidate.body_text if candidate.body_text is not None else to_plain_text(row["body"])
+        return {**row, "site_id": site.id if site is not None else None, "body_text": body_text,
+                "slug": candidate.slug, "version": 1, "modified_at": self.now, "imported_digest": file_digest}
+
+    def insert_new_entries(self, rows: list[tuple[_Candidate, dict[str, Any]]],
+                           lookups: entry_service.Lookups) -> list[tuple[Entry, _Candidate, None]]:
+        """Insert the new entries' own rows together, and queue their index updates; returns each
+        entry, loaded, with its candidate (and None: it is new).
+
+        One INSERT for them all rather than the unit of work's, which SQLite makes one statement per
+        row (its RETURNING cannot promise the rows' order); the entries are then loaded in batches,
+        and told that their collections are empty: their rows are inserted without ORM objects
+        (write_new_entries), and the session forgets this at the commit.
+        """
+        if not rows:
+            return []
+        db.session.execute(insert(Entry), [row for _, row in rows])
+        slugs = [candidate.slug for candidate, _ in rows]
+        for start in range(0, len(slugs), FLUSH_BATCH):
+            for entry in db.session.scalars(select(Entry).where(Entry.slug.in_(slugs[start:start + FLUSH_BATCH]))):
+                for name in _ENTRY_COLLECTIONS:
+                    set_committed_value(entry, name, [])
+                lookups.entries[entry.slug] = entry
+        new = [(lookups.entries[candidate.slug], candidate, None) for candidate, _ in rows]
+        indexing.queue_updates(db.session(), {entry.id for entry, _, _ in new})
+        return new
 
     def write_new_entries(self, batch: list[tuple[Entry, _Candidate, None]], lookups: entry_service.Lookups) -> None:
         """The other sites, theme tags, sources, outcomes, links, first revision and audit event of
