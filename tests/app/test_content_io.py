@@ -19,6 +19,9 @@ from kb.extensions import db
 from kb.markdown import to_plain_text
 from kb.models import AuditEvent, Entry, EntryType, Provenance, Revision, Site, SiteKind, Theme, ThemeTag
 from kb.models.entries import offer_body_text
+from kb.search import backend
+from kb.search.documents import stamp_for
+from kb.search.indexing import queued
 from kb.services.content_io import export_content, import_content, importer, reading
 from kb.services.records import entry_record
 from tests.conftest import CONTENT_DIR, NOW
@@ -283,11 +286,17 @@ def test_files_read_and_converted_by_worker_processes_import_as_they_would_in_pr
     report = import_content(CONTENT_DIR, now=NOW, workers=2)
 
     assert report.errors == [] and report.created["entries"] >= 45
-    for entry in db.session.scalars(select(Entry)):
+    entries = db.session.scalars(select(Entry)).all()
+    for entry in entries:
         assert entry.body_text == to_plain_text(entry.body), entry.slug
         revisions = db.session.scalars(select(Revision).where(Revision.entry_id == entry.id)).all()
         assert [(r.number, r.snapshot, r.author_id) for r in revisions] == [(1, entry_record(entry), None)]
-        assert entry.version == 1 and entry.modified_at is not None
+        assert entry.version == 1 and entry.modified_at.replace(tzinfo=None) == NOW.replace(tzinfo=None) and entry.created_at is not None
+        assert entry.imported_digest
+    # New entries' rows are inserted without ORM objects: their index updates are queued all the
+    # same, and written once the import has committed.
+    assert queued() == 0
+    assert backend().stamps() == {e.id: stamp_for(e.version, e.status.value, e.visibility.value) for e in entries}
     # Read again in this process, every file is found equal to what the workers' import wrote.
     again = import_content(CONTENT_DIR, now=NOW, workers=0)
     assert not again.changed and again.unchanged["entries"] == report.created["entries"]
