@@ -14,6 +14,7 @@ a time. The files it writes are byte for byte those Whoosh writes for the same d
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import sys
 import threading
@@ -118,10 +119,11 @@ class SegmentWriter(writing.SegmentWriter):
                 if fieldname in analysed:
                     weight = field.format.field_boost * fieldboost
                     pooled = words[fieldname]
+                    encode = _encode_positions
                     for word, positions in analysed[fieldname].items():
                         count = len(positions)
                         length += count
-                        pooled[word].append((docnum, count * weight, _position_bytes(positions)))
+                        pooled[word].append((docnum, count * weight, encode("I", positions).tobytes()))
                 elif form is WordSet and isinstance(value, str):
                     weight = field.format.field_boost * fieldboost
                     pooled = words[fieldname]
@@ -181,8 +183,16 @@ def _spelling(value: str, fields: dict, vocabulary: set[str] | None) -> list[str
     return vocabulary_words(value)
 
 
-def _position_bytes(positions: list[int]) -> bytes:
-    return array("I", positions).tobytes() if _LITTLE_ENDIAN else ArrayPositions().encode(positions)
+class _BigEndianPositions(array):
+    """An array of positions whose bytes are little-endian, as :class:`ArrayPositions` stores them."""
+
+    def tobytes(self) -> bytes:
+        return ArrayPositions().encode(self)
+
+
+# How add_document encodes positions: array("I", positions).tobytes(), called inline (one call fewer
+# for each of the 700 postings of an entry), giving little-endian bytes on any machine.
+_encode_positions = array if _LITTLE_ENDIAN else _BigEndianPositions
 
 
 def write_postings(fieldwriter, schema, by_field: dict[str, dict[bytes, list]], lengths, doc_count: int) -> None:
@@ -310,12 +320,28 @@ def _inherit(ix, parts, load, options) -> None:
     _inherited = (ix, parts, load, options)
 
 
+# In a writing process, the writer of the part it wrote last (see _write_part).
+_last_writer: list = []
+
+
 def _write_part(index: int):
+    """Write part ``index`` in a writing process, which the pool ends once every part is written.
+
+    The cycle collector is off: it would only walk the millions of postings a writer holds, again
+    and again (a tenth of the time spent adding documents). The writer of the last part is kept,
+    for the process's end to free at once rather than a posting at a time (a second); one of an
+    earlier part is freed, and its cycles collected, when the next part starts.
+    """
+    gc.disable()
+    if _last_writer:
+        earlier = _last_writer.pop()
+        earlier.pool = earlier._by_field = None  # its postings, freed whatever cycles hold the writer
+        gc.collect()
     ix, parts, load, options = _inherited
-    return _write_segment(ix, load(parts[index]) if load else parts[index], options)
+    return _write_segment(ix, load(parts[index]) if load else parts[index], options, _last_writer)
 
 
-def _write_segment(ix, documents: Iterable[dict], options: dict):
+def _write_segment(ix, documents: Iterable[dict], options: dict, keep: list | None = None):
     # Every writer of an index shares its temporary folder, which the owner's commit or cancel
     # removes: this writer only closes its files (Whoosh's own sub-writers do the same).
     writer = SegmentWriter(ix, _lk=False, **options)
@@ -327,4 +353,6 @@ def _write_segment(ix, documents: Iterable[dict], options: dict):
         writer._close_segment()
         raise
     writer.write_arrays(segment)
+    if keep is not None:
+        keep.append(writer)
     return segment
