@@ -26,12 +26,13 @@ import logging
 import smtplib
 import ssl
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Iterable, Iterator, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import Flask, Response, after_this_request, current_app, g, has_request_context, render_template
@@ -121,13 +122,85 @@ class SmtpSender:
         self.timeout = timeout
 
     def send(self, message: Message) -> None:
+        with self.connect() as smtp:
+            smtp.send_message(_email(message, self.sender))
+
+    def connect(self) -> smtplib.SMTP:
+        """A new connection, upgraded to TLS and logged in as the URL says."""
         connect = smtplib.SMTP_SSL if self.tls else smtplib.SMTP
-        with connect(self.host, self.port, timeout=self.timeout) as smtp:
+        smtp = connect(self.host, self.port, timeout=self.timeout)
+        try:
             if self.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if self.username:
                 smtp.login(self.username, self.password or "")
-            smtp.send_message(_email(message, self.sender))
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    @contextmanager
+    def batch(self) -> Iterator[MailSender]:
+        """A sender for many messages in a row from one thread (a digest run): one connection for
+        them all, opened when the first is sent and again after any failure, closed at the end."""
+        batch = _SmtpBatch(self)
+        try:
+            yield batch
+        finally:
+            batch.close()
+
+
+class _SmtpBatch:
+    """:meth:`SmtpSender.batch`'s sender. A message the server refuses (a 4xx or 5xx for its
+    recipient or content) raises as :meth:`SmtpSender.send` would; so does a lost connection, which
+    is dropped, so that the next message connects afresh."""
+
+    def __init__(self, sender: SmtpSender) -> None:
+        self.sender = sender
+        self.smtp: smtplib.SMTP | None = None
+        self.fresh = True  # whether the last message went to a connection opened for it
+
+    def send(self, message: Message) -> None:
+        email = _email(message, self.sender.sender)
+        try:
+            self._send(email)
+        except smtplib.SMTPServerDisconnected:
+            # Servers close connections left idle (while digests are composed, say): one that is
+            # found closed before this message was taken is opened again, once.
+            if self.fresh:
+                raise
+            self._send(email)
+
+    def _send(self, email: EmailMessage) -> None:
+        self.fresh = self.smtp is None
+        if self.smtp is None:
+            self.smtp = self.sender.connect()
+        try:
+            self.smtp.send_message(email)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError):
+            raise  # smtplib has reset the transaction (or closed the connection, on a 421)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+
+@contextmanager
+def batched(sender: MailSender) -> Iterator[MailSender]:
+    """``sender``'s way of sending many messages in a row (:meth:`SmtpSender.batch`), or the sender
+    itself for those that have nothing to gain from one."""
+    if isinstance(sender, SmtpSender):
+        with sender.batch() as batched:
+            yield batched
+    else:
+        yield sender
 
 
 class MemorySender:

@@ -4,7 +4,9 @@
 answer ``421`` to every message after the first ``fail_after`` accepted (a server going away),
 hold every message after the first ``hold_after`` until ``release`` is set and then refuse it
 (``451``), so a test can kill a sender in mid-send, or keep every message at a ``gate`` until the
-test opens it and then accept it, so a test can see two senders sending at once.
+test opens it and then accept it, so a test can see two senders sending at once. It notes each
+message's connection (``peers``), and can hang up after each message (``hang_up``), as a server
+does with a connection left idle.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class Mailbox:
         self.gate: threading.Event | None = None
         self.held = 0  # messages being held now (at the hold or the gate)
         self.lock = threading.Lock()
+        self.peers: list[tuple] = []  # the client's address for each accepted message: its connection
+        self.hang_up = False  # close each connection once its message is accepted (an idle timeout)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: ANN001
         if address in self.refuse:
@@ -51,6 +55,9 @@ class Mailbox:
         with self.lock:
             self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
             self.recipients.append(list(envelope.rcpt_tos))
+            self.peers.append(session.peer)
+        if self.hang_up:
+            asyncio.get_running_loop().call_soon(server.transport.close)  # after this reply is sent
         return "250 Message accepted for delivery"
 
     async def _wait(self, event: threading.Event) -> None:

@@ -46,9 +46,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 
+from kb.database import relaxed_durability
 from kb.extensions import db
 from kb.links import absolute_url
-from kb.mail import MailSender, Message, render_message
+from kb.mail import MailSender, Message, batched, render_message
 from kb.models import DeliveryStatus, DigestDelivery, DigestRun, Entry, Frequency, Subscription, User
 from kb.models.types import utcnow
 from kb.services import subscriptions as subscription_service
@@ -61,6 +62,9 @@ INTERVALS = {Frequency.DAILY: timedelta(days=1), Frequency.WEEKLY: timedelta(day
 # A daily cron job that started a few minutes late yesterday must still find today's digest due.
 GRACE = timedelta(minutes=30)
 MAX_ERROR = 1000  # characters of an SMTP error kept in the log
+# Entries an email shows per subscription; the rest are counted, with a link to them all (the
+# search and the feed hold every one). Ten fit on a screen or two and keep a digest a few dozen KB.
+EMAIL_ITEMS = 10
 
 
 @dataclass(frozen=True)
@@ -161,13 +165,23 @@ class Matches:
     def __init__(self, now: datetime) -> None:
         self.now = now
         self.found: dict[tuple, tuple[datetime, tuple[Item, ...]]] = {}
+        self.items: dict[tuple, Item] = {}
 
     def of(self, subscription: Subscription) -> tuple[datetime, tuple[Item, ...]]:
         key = (subscription.filters_key, _aware(subscription.period_start), is_member(subscription.user))
         if key not in self.found:
             preview = subscription_service.preview(subscription, self.now)
-            self.found[key] = (preview.since, tuple(Item.of(i) for i in preview.items))
+            self.found[key] = (preview.since, tuple(self._item(i) for i in preview.items))
         return self.found[key]
+
+    def _item(self, found: subscription_service.PreviewItem) -> Item:
+        # An entry's part of an email depends only on the entry and what the period did to it:
+        # rendered once, however many subscriptions find it.
+        key = (found.entry.id, found.new, found.changes)
+        item = self.items.get(key)
+        if item is None:
+            item = self.items[key] = Item.of(found)
+        return item
 
 
 def compose(user: User, due: Iterable[Subscription], now: datetime, matches: Matches | None = None) -> Digest:
@@ -209,7 +223,11 @@ def _section_context(user: User, section: Section) -> dict:
         "since": section.since,
         "search": absolute_url("search.index", **subscription_service.search_args(subscription)),
         "unsubscribe": absolute_url("digests.unsubscribe", token=unsubscribe.token(user.id, subscription.id)),
-        "entries": section.items,
+        "count": len(section.items),
+        "entries": section.items[:EMAIL_ITEMS],
+        "more": max(0, len(section.items) - EMAIL_ITEMS),
+        # The rest are the newest after those shown: the same search, newest first.
+        "newest": absolute_url("search.index", **{**subscription_service.search_args(subscription), "sort": "newest"}),
         "feed": absolute_url(f"feeds.{kind}", fmt="atom", **values),
     }
 
@@ -316,13 +334,16 @@ def send_digests(now: datetime, sender: MailSender, *, dry_run: bool = False,
         report.run_id = run.id
     members = [user.id for user, _ in due_by_member(now)]
     matches = Matches(now)
-    for user_id in (progress(members) if progress else members):
-        try:
-            _send_one(user_id, matches, sender, dry_run, report)
-        except Exception:  # noqa: BLE001 - a bug or bad data in one digest must not stop the rest
-            db.session.rollback()
-            log.exception("digest for member %s could not be sent; it is tried again next run", user_id)
-            report.failed += 1
+    # One SMTP connection for the run; and on SQLite, commits that do not each wait for the disk:
+    # a claim or a "sent" lost to a power cut means a digest sent again, which the log allows.
+    with batched(sender) as sending, relaxed_durability(db.engine):
+        for user_id in (progress(members) if progress else members):
+            try:
+                _send_one(user_id, matches, sending, dry_run, report)
+            except Exception:  # noqa: BLE001 - a bug or bad data in one digest must not stop the rest
+                db.session.rollback()
+                log.exception("digest for member %s could not be sent; it is tried again next run", user_id)
+                report.failed += 1
     if run is not None:
         run = db.session.get(DigestRun, report.run_id)
         run.sent, run.skipped, run.failed, run.finished_at = report.sent, report.skipped, report.failed, utcnow()

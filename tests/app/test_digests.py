@@ -105,6 +105,30 @@ def test_one_email_per_member_grouped_by_subscription_with_every_detail(app, wor
     assert (logged.sent, logged.skipped, logged.failed) == (1, 0, 0) and logged.finished_at is not None
 
 
+def test_a_subscription_with_more_entries_than_an_email_shows_counts_the_rest_and_links_to_them(app, world):
+    site, *_ = world
+    mo = member()
+    for n in range(digests.EMAIL_ITEMS + 3):
+        make_entry(f"entry-{n:02d}", site=site, title=f"Testshire entry {n:02d}", published=f"2015-04-{n + 1:02d}")
+    subscriptions.follow_site(mo, "testshire", now=SUBSCRIBED)
+    with smtp_server() as (mailbox, port):
+        use_smtp(app, port)
+        assert run().sent == 1
+        assert run(NOW + timedelta(days=7)).sent == 0  # the three not shown are not sent later either
+
+    [message] = mailbox.messages
+    text, html = parts(message)
+    assert message["Subject"] == f"Testshire: {digests.EMAIL_ITEMS + 3} new or updated entries – Pioneer Knowledge Base"
+    assert f"== Testshire ({digests.EMAIL_ITEMS + 3}) ==" in text
+    # The newest ten are shown, newest first; the three oldest are counted, with the search newest first.
+    shown = re.findall(r"Testshire entry (\d\d)", text)
+    assert shown == [f"{n:02d}" for n in range(digests.EMAIL_ITEMS + 2, 2, -1)]
+    assert "And 3 more new or updated entries, newest first: http://kb.test/search?site=testshire&sort=newest" in text
+    assert re.search(r'<a href="http://kb.test/search\?site=testshire&amp;sort=newest"[^>]*>And 3 more new or '
+                     r'updated entries: see them all</a>', html)
+    assert len(re.findall(r"Testshire entry \d\d", html)) == digests.EMAIL_ITEMS
+
+
 def test_minor_edits_are_skipped_and_material_updates_say_what_changed(app, world):
     site, *_ = world
     mo = member()
@@ -250,12 +274,18 @@ def test_a_failure_is_listed_until_the_member_gets_a_digest(app, world):
     assert "== Testshire (1) ==" in parts(mailbox.messages[0])[0] and digests.failures() == []
 
 
-def test_a_refused_recipient_and_a_server_going_away_are_retried_and_nothing_is_sent_twice(app, world):
+def testshire_followers(world, count: int) -> list:
+    """``count`` members following Testshire, which has one new entry in the period."""
     site, *_ = world
-    people = [member(f"Member {n}") for n in range(5)]
+    people = [member(f"Member {n}") for n in range(count)]
     make_entry("new", site=site, title="New entry", published="2015-04-01")
     for person in people:
         subscriptions.follow_site(person, "testshire", now=SUBSCRIBED)
+    return people
+
+
+def test_a_refused_recipient_and_a_server_going_away_are_retried_and_nothing_is_sent_twice(app, world):
+    people = testshire_followers(world, 5)
     with smtp_server() as (mailbox, port):
         use_smtp(app, port)
         mailbox.refuse = {people[1].email}  # 550 for one recipient
@@ -272,6 +302,23 @@ def test_a_refused_recipient_and_a_server_going_away_are_retried_and_nothing_is_
     assert sorted(mailbox.to()) == sorted(p.email for p in people)  # each exactly once
     attempts = dict(db.session.execute(select(DigestDelivery.user_id, DigestDelivery.attempts)).all())
     assert attempts[people[1].id] == 2 and attempts[people[0].id] == 1
+
+
+def test_a_run_sends_over_one_connection_and_opens_another_when_the_server_hangs_up(app, world):
+    site, *_ = world
+    testshire_followers(world, 4)
+    with smtp_server() as (mailbox, port):
+        use_smtp(app, port)
+        assert run().sent == 4
+        assert len(mailbox.peers) == 4 and len(set(mailbox.peers)) == 1  # one connection for the run
+        # A server that closes the connection after each message (as one does with an idle one):
+        # each next message finds it closed and is sent on a new connection, none lost.
+        mailbox.hang_up = True
+        later = NOW + timedelta(days=7)
+        make_entry("newer", site=site, title="Newer entry", published="2015-06-03")
+        assert (run(later + timedelta(days=7)).sent, run(later + timedelta(days=7)).sent) == (4, 0)
+    assert len(mailbox.messages) == 8 and len(set(mailbox.peers[4:])) == 4
+    assert all("Newer entry" in parts(message)[0] for message in mailbox.messages[4:])
 
 
 def test_nothing_in_a_title_name_or_note_can_inject_a_header(app, world):
