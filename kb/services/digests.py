@@ -31,14 +31,12 @@ the digest again — at least once, never lost.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import hashlib
 import json
 import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import partial
 from typing import Callable, Iterable
 
 import css_inline
@@ -54,7 +52,6 @@ from kb.links import absolute_url
 from kb.mail import MailSender, Message, batched, render_message
 from kb.models import DeliveryStatus, DigestDelivery, DigestRun, Entry, Frequency, Subscription, User
 from kb.models.types import utcnow
-from kb.services import digest_processes
 from kb.services import subscriptions as subscription_service
 from kb.services import unsubscribe
 from kb.services.permissions import is_member, visible_entries
@@ -301,17 +298,14 @@ def _claim(record: _Record, now: datetime, run_id: int | None) -> str | None:
 
 def _finish(record: _Record, now: datetime, error: str | None) -> None:
     """Mark the row sent (and move the subscriptions' periods on) or failed (and leave them)."""
-    # Two UPDATEs by the row's key rather than loading it first: this runs once per member.
-    wall = utcnow()
+    row = record.row()
     if error is None:
-        values = {"status": DeliveryStatus.SENT, "sent_at": wall, "error": None}
+        row.status, row.sent_at, row.error = DeliveryStatus.SENT, utcnow(), None
         db.session.execute(update(Subscription).where(Subscription.id.in_(record.subscription_ids))
                            .values(last_sent_at=now))
     else:
-        values = {"status": DeliveryStatus.FAILED, "error": error[:MAX_ERROR]}
-    db.session.execute(update(DigestDelivery)
-                       .where(DigestDelivery.user_id == record.user_id, DigestDelivery.period_key == record.key)
-                       .values(updated_at=wall, **values))
+        row.status, row.error = DeliveryStatus.FAILED, error[:MAX_ERROR]
+    row.updated_at = utcnow()
     db.session.commit()
 
 
@@ -338,52 +332,23 @@ def send_digests(now: datetime, sender: MailSender, *, dry_run: bool = False,
         db.session.add(run)
         db.session.commit()
         report.run_id = run.id
-    due = due_by_member(now)
-    members = [user.id for user, _ in due]
+    members = [user.id for user, _ in due_by_member(now)]
     matches = Matches(now)
-    parallel = not dry_run and digest_processes.usable(len(members))
-    subscriptions = subscription = None
-    if parallel:
-        for _, subscriptions in due:  # each distinct subscription searched once, before forking
-            for subscription in subscriptions:
-                matches.of(subscription)
-    # Each member is read afresh (_send_one), and every object the session still holds would slow
-    # each member's expire_all: the members loaded here go (the session keeps only weak references,
-    # but members and their subscriptions refer to each other: collected now, not at some later pass).
-    del due, subscriptions, subscription
-    db.session.commit()
-    gc.collect()
-    # On SQLite, commits that do not each wait for the disk: a claim or a "sent" lost to a power
-    # cut means a digest sent again, which the log allows.
-    with relaxed_durability(db.engine):
-        if parallel:
-            # The commit above left this process's session without a connection to hand down.
-            counts = digest_processes.send(members, partial(_send_member, matches, report.run_id), sender,
-                                           progress=progress)
-            report.sent, report.skipped, report.failed = counts
-        else:
-            with batched(sender) as sending:  # one SMTP connection for the run
-                for user_id in (progress(members) if progress else members):
-                    _send_member(matches, report.run_id, user_id, sending, dry_run=dry_run, report=report)
+    # One SMTP connection for the run; and on SQLite, commits that do not each wait for the disk:
+    # a claim or a "sent" lost to a power cut means a digest sent again, which the log allows.
+    with batched(sender) as sending, relaxed_durability(db.engine):
+        for user_id in (progress(members) if progress else members):
+            try:
+                _send_one(user_id, matches, sending, dry_run, report)
+            except Exception:  # noqa: BLE001 - a bug or bad data in one digest must not stop the rest
+                db.session.rollback()
+                log.exception("digest for member %s could not be sent; it is tried again next run", user_id)
+                report.failed += 1
     if run is not None:
         run = db.session.get(DigestRun, report.run_id)
         run.sent, run.skipped, run.failed, run.finished_at = report.sent, report.skipped, report.failed, utcnow()
         db.session.commit()
     return report
-
-
-def _send_member(matches: Matches, run_id: int | None, user_id: int, sender: MailSender, *, dry_run: bool = False,
-                 report: RunReport | None = None) -> tuple[int, int, int]:
-    """Send one member's digest, counting it in ``report`` (a new one if None); returns the
-    report's ``(sent, skipped, failed)``. One member's failure never stops the others'."""
-    report = report or RunReport(run_id=run_id)
-    try:
-        _send_one(user_id, matches, sender, dry_run, report)
-    except Exception:  # noqa: BLE001 - a bug or bad data in one digest must not stop the rest
-        db.session.rollback()
-        log.exception("digest for member %s could not be sent; it is tried again next run", user_id)
-        report.failed += 1
-    return report.sent, report.skipped, report.failed
 
 
 def _send_one(user_id: int, matches: Matches, sender: MailSender, dry_run: bool, report: RunReport) -> None:

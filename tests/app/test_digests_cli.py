@@ -167,23 +167,3 @@ def test_a_terminal_gets_a_progress_bar_and_a_pipe_does_not(app, members):
     assert process.returncode == 0 and out.strip() == "Sent 6, skipped 0, failed 0."
     assert "Sending digests" in terminal and "6/6" in terminal
     assert len(mailbox.messages) == 6
-
-
-def test_a_large_run_is_shared_out_among_processes_and_sends_each_digest_once(app):
-    from kb.services import digest_processes
-
-    site = make_site("testshire", name="Testshire")
-    make_entry("new", site=site, theme=make_theme("leadership"), title="New entry", published="2015-04-01")
-    people = [make_user(password_hash="x", name=f"Member {n}") for n in range(digest_processes.PARALLEL_FROM + 10)]
-    for person in people:
-        subscriptions.follow_site(person, "testshire", now=SUBSCRIBED)
-    with smtp_server() as (mailbox, port):
-        done = run(app, port)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"Sent {len(people)}, skipped 0, failed 0."
-    assert sorted(mailbox.to()) == sorted(p.email for p in people)  # each member once
-    # Sent by more than one process, each over a connection of its own, kept for all its members.
-    assert 2 <= len(set(mailbox.peers)) <= len(os.sched_getaffinity(0)) + 1
-    assert statuses() == [DeliveryStatus.SENT] * len(people)
-    db.session.expire_all()
-    assert all(s.last_sent_at is not None for s in db.session.scalars(select(Subscription)))
