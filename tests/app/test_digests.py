@@ -274,7 +274,7 @@ def test_a_failure_is_listed_until_the_member_gets_a_digest(app, world):
     assert "== Testshire (1) ==" in parts(mailbox.messages[0])[0] and digests.failures() == []
 
 
-def testshire_followers(world, count: int) -> list:
+def followers_of_testshire(world, count: int) -> list:
     """``count`` members following Testshire, which has one new entry in the period."""
     site, *_ = world
     people = [member(f"Member {n}") for n in range(count)]
@@ -285,7 +285,7 @@ def testshire_followers(world, count: int) -> list:
 
 
 def test_a_refused_recipient_and_a_server_going_away_are_retried_and_nothing_is_sent_twice(app, world):
-    people = testshire_followers(world, 5)
+    people = followers_of_testshire(world, 5)
     with smtp_server() as (mailbox, port):
         use_smtp(app, port)
         mailbox.refuse = {people[1].email}  # 550 for one recipient
@@ -306,7 +306,7 @@ def test_a_refused_recipient_and_a_server_going_away_are_retried_and_nothing_is_
 
 def test_a_run_sends_over_one_connection_and_opens_another_when_the_server_hangs_up(app, world):
     site, *_ = world
-    testshire_followers(world, 4)
+    followers_of_testshire(world, 4)
     with smtp_server() as (mailbox, port):
         use_smtp(app, port)
         assert run().sent == 4
