@@ -6,7 +6,7 @@ request that reads a newer version does not find it.
 
 **What moves it.** Every commit of the app's sessions that wrote a row of any table except the
 bookkeeping ones in :data:`UNTRACKED` (audit events, the search index queue, sign-in sessions,
-members' feed keys):
+members' feed keys, subscriptions and the digest log, none of which any shared page shows):
 entries and their tags, sources, outcomes, links and revisions, sites, themes, users and
 memberships — a save, a publish, an archive, a change of visibility, an import, a new role.
 Rows written through the ORM are noticed at flush; ``UPDATE``/``DELETE``/``INSERT`` statements
@@ -56,7 +56,10 @@ T = TypeVar("T")
 # Tables whose rows no page shows to readers: writing them does not move the version.
 # (A member's feed key shows only on pages for that member, which are never stored; so do a
 # member's subscriptions, on /account/subscriptions, and a follow button only for a signed-in member.)
-UNTRACKED = frozenset({"audit_event", "index_queue", "user_session", "feed_token", "subscription"})
+# The digest log shows only on /admin/digests, never stored either; and a digest run writes two
+# of its rows per member: were they tracked, one run would empty every cache thousands of times.
+UNTRACKED = frozenset({"audit_event", "index_queue", "user_session", "feed_token", "subscription",
+                       "digest_delivery", "digest_run"})
 CHANGED = "kb.dataversion.changed"  # session.info: this transaction wrote tracked rows
 _G_KEY = "kb_data_version"
 _MEMO_KEY = "kb.dataversion.memo"

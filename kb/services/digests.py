@@ -42,9 +42,9 @@ from typing import Callable, Iterable
 import css_inline
 from flask import current_app, render_template
 from markupsafe import Markup
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from kb.database import relaxed_durability
 from kb.extensions import db
@@ -245,6 +245,10 @@ def _item_context(item: subscription_service.PreviewItem) -> dict:
 # --- the delivery log --------------------------------------------------------------------------
 
 
+_LOG = DigestDelivery.__table__
+_SUBSCRIPTIONS = Subscription.__table__
+
+
 @dataclass(frozen=True)
 class _Record:
     """What the log keeps of one digest, taken before any commit expires the rows it came from."""
@@ -271,11 +275,13 @@ def _claim(record: _Record, now: datetime, run_id: int | None) -> str | None:
     claim, wall = uuid.uuid4().hex, utcnow()
     ids = " ".join(map(str, record.subscription_ids))
     entries = " ".join(map(str, record.entry_ids))
-    db.session.add(DigestDelivery(
-        user_id=record.user_id, run_id=run_id, period_key=record.key, status=DeliveryStatus.CLAIMED,
-        claim_token=claim, attempts=1, subscription_ids=ids, entry_ids=entries, period_end=now, claimed_at=wall,
-        updated_at=wall))
     try:
+        # Core statements on the table, here and in _finish: two per member in a run of thousands,
+        # and nothing in the session needs to know of them.
+        db.session.execute(insert(_LOG).values(
+            user_id=record.user_id, run_id=run_id, period_key=record.key, status=DeliveryStatus.CLAIMED,
+            claim_token=claim, attempts=1, subscription_ids=ids, entry_ids=entries, period_end=now,
+            claimed_at=wall, updated_at=wall))
         db.session.commit()
         return claim
     except IntegrityError:  # another run (now or earlier) has this member's period
@@ -287,25 +293,28 @@ def _claim(record: _Record, now: datetime, run_id: int | None) -> str | None:
     if row.status == DeliveryStatus.CLAIMED and wall - _aware(row.claimed_at) < lease:
         return None  # another run is sending it right now
     taken = db.session.execute(
-        update(DigestDelivery)
-        .where(DigestDelivery.id == row.id, DigestDelivery.claim_token == row.claim_token)
-        .values(status=DeliveryStatus.CLAIMED, claim_token=claim, attempts=DigestDelivery.attempts + 1,
+        update(_LOG)
+        .where(_LOG.c.id == row.id, _LOG.c.claim_token == row.claim_token)
+        .values(status=DeliveryStatus.CLAIMED, claim_token=claim, attempts=_LOG.c.attempts + 1,
                 run_id=run_id, subscription_ids=ids, entry_ids=entries, period_end=now, claimed_at=wall,
                 updated_at=wall, error=None))
     db.session.commit()
     return claim if taken.rowcount == 1 else None
 
 
-def _finish(record: _Record, now: datetime, error: str | None) -> None:
-    """Mark the row sent (and move the subscriptions' periods on) or failed (and leave them)."""
-    row = record.row()
+def _finish(record: _Record, claim: str, now: datetime, error: str | None) -> None:
+    """Mark the row ``claim`` holds sent (and move the subscriptions' periods on) or failed (and
+    leave them). A row another run has taken over since (its lease ran out) is theirs to mark."""
+    wall = utcnow()
+    mine = (_LOG.c.user_id == record.user_id) & (_LOG.c.period_key == record.key) & (_LOG.c.claim_token == claim)
     if error is None:
-        row.status, row.sent_at, row.error = DeliveryStatus.SENT, utcnow(), None
-        db.session.execute(update(Subscription).where(Subscription.id.in_(record.subscription_ids))
+        db.session.execute(update(_LOG).where(mine).values(status=DeliveryStatus.SENT, sent_at=wall, error=None,
+                                                           updated_at=wall))
+        db.session.execute(update(_SUBSCRIPTIONS).where(_SUBSCRIPTIONS.c.id.in_(record.subscription_ids))
                            .values(last_sent_at=now))
     else:
-        row.status, row.error = DeliveryStatus.FAILED, error[:MAX_ERROR]
-    row.updated_at = utcnow()
+        db.session.execute(update(_LOG).where(mine).values(status=DeliveryStatus.FAILED, error=error[:MAX_ERROR],
+                                                           updated_at=wall))
     db.session.commit()
 
 
@@ -323,6 +332,9 @@ def send_digests(now: datetime, sender: MailSender, *, dry_run: bool = False,
     for this period) or *failed* (the sender raised, or their digest could not be put together;
     they are retried next run). One member's failure never stops the others'. With
     ``dry_run`` nothing is sent or recorded: ``lines`` says who would get how many entries.
+
+    The run lets go of the session's objects before each member (they are read afresh), so
+    objects the caller loaded before are detached afterwards.
     """
     now = _aware(now)
     report = RunReport()
@@ -353,11 +365,13 @@ def send_digests(now: datetime, sender: MailSender, *, dry_run: bool = False,
 
 def _send_one(user_id: int, matches: Matches, sender: MailSender, dry_run: bool, report: RunReport) -> None:
     now = matches.now
-    # Each member is read afresh: whatever an earlier member's commit expired, and whatever
-    # changed since the run started (a deactivation, an unsubscribe), counts.
-    db.session.expire_all()
+    # Each member is read afresh, with their subscriptions and what those follow in one query:
+    # whatever changed since the run started (a deactivation, an unsubscribe) counts. The earlier
+    # members' rows are let go rather than expired, so the session never grows with the run.
+    db.session.expunge_all()
     user = db.session.get(User, user_id)
     due = [s for s in db.session.scalars(select(Subscription).where(Subscription.user_id == user_id)
+                                         .options(joinedload(Subscription.site), joinedload(Subscription.theme))
                                          .order_by(Subscription.created_at, Subscription.id)) if is_due(s, now)]
     digest = compose(user, due, now, matches) if user is not None else None
     if digest is None or not digest.sections:
@@ -369,16 +383,17 @@ def _send_one(user_id: int, matches: Matches, sender: MailSender, dry_run: bool,
         report.sent += 1
         return
     message, record = render(digest), _Record.of(digest)
-    if _claim(record, now, report.run_id) is None:
+    claim = _claim(record, now, report.run_id)
+    if claim is None:
         report.skipped += 1
         return
     try:
         sender.send(message)
     except Exception as error:  # noqa: BLE001 - any failure: record it, retry next run
-        _finish(record, now, f"{type(error).__name__}: {error}")
+        _finish(record, claim, now, f"{type(error).__name__}: {error}")
         report.failed += 1
         return
-    _finish(record, now, None)
+    _finish(record, claim, now, None)
     report.sent += 1
 
 

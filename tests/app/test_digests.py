@@ -376,7 +376,7 @@ def test_members_with_the_same_subscription_share_one_search_but_visibility_is_c
     site, *_ = world
     people = [member(f"Member {n}") for n in range(3)]
     make_entry("stays", site=site, title="Stays published", published="2015-04-01")
-    pulled = make_entry("pulled", site=site, title="Unpublished during the run", published="2015-04-02")
+    pulled = make_entry("pulled", site=site, title="Unpublished during the run", published="2015-04-02").id
     for person in people:
         subscriptions.follow_site(person, "testshire", now=SUBSCRIBED)
     searches = []
@@ -386,7 +386,7 @@ def test_members_with_the_same_subscription_share_one_search_but_visibility_is_c
     def unpublish_after_the_first(members):
         for n, user_id in enumerate(members):
             if n == 1:  # the first member's email has gone: now the entry is withdrawn
-                entry = db.session.get(Entry, pulled.id)
+                entry = db.session.get(Entry, pulled)
                 entry.status = type(entry.status)("draft")
                 db.session.commit()
             yield user_id
@@ -398,3 +398,15 @@ def test_members_with_the_same_subscription_share_one_search_but_visibility_is_c
     bodies = [parts(message)[0] for message in mailbox.messages]
     assert all("Stays published" in body for body in bodies)
     assert ["Unpublished during the run" in body for body in bodies] == [True, False, False]
+
+
+def test_a_run_leaves_the_data_version_alone_so_cached_pages_survive_it(app, world):
+    from kb.services import dataversion
+
+    followers_of_testshire(world, 3)
+    before = dataversion.current()
+    with smtp_server() as (mailbox, port):
+        use_smtp(app, port)
+        assert run().sent == 3 and len(mailbox.messages) == 3
+    assert db.session.scalar(select(func.count()).select_from(DigestDelivery)) == 3  # the log was written
+    assert dataversion.current() == before

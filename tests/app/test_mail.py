@@ -97,6 +97,35 @@ def test_outbox_sender_writes_a_parseable_eml_file(app, tmp_path):
     assert message_from_bytes(files[1].read_bytes(), policy=policy.default)["To"] == "sam@example.nhs.uk"
 
 
+def test_an_email_is_strictly_well_formed_mime_whatever_the_names_hold(app, tmp_path):
+    outbox = OutboxSender(tmp_path / "outbox", "Réseau des pionniers <no-reply@kb.test>")
+    text, html = "Dear Zoë,\n" + "A line of plain words that goes on. " * 60 + "\n", "<p>Zoë &amp; co</p>\n" * 900
+    subject = "Weekly digest: “Leadership” — " + "a long subscription name " * 8
+    outbox.send(Message("zoe@example.nhs.uk", subject, text, html, (("List-Unsubscribe", "<https://kb.test/u/x>"),)))
+
+    raw = outbox.messages()[0].read_bytes()
+    email = message_from_bytes(raw, policy=policy.default)
+    assert [part.defects for part in email.walk()] == [[], [], []]
+    assert email.get_content_type() == "multipart/alternative" and email["MIME-Version"] == "1.0"
+    assert email["Subject"] == subject and email["To"] == "zoe@example.nhs.uk"
+    assert email["From"].addresses[0].display_name == "Réseau des pionniers"
+    assert email["From"].addresses[0].addr_spec == "no-reply@kb.test"
+    assert email["List-Unsubscribe"] == "<https://kb.test/u/x>"
+    assert _parts(email) == (text, html)  # both bodies exactly, non-ASCII and all
+    assert max(len(line) for line in raw.split(b"\n")) <= 78  # long subjects folded, bodies wrapped
+
+
+@pytest.mark.parametrize("field", ["to", "subject", "header"])
+def test_a_header_value_with_a_line_break_is_refused_before_anything_is_sent(app, smtp_server, field):
+    handler, port = smtp_server
+    values = {"to": "lee@example.nhs.uk", "subject": "Review", "header": "<https://kb.test/u/x>"}
+    values[field] += "\r\nBcc: victim@example.org"
+    message = Message(values["to"], values["subject"], "text", "<p>html</p>", (("List-Unsubscribe", values["header"]),))
+    with pytest.raises(ValueError, match="line break"):
+        SmtpSender(f"smtp://127.0.0.1:{port}", FROM, timeout=5).send(message)
+    assert handler.envelopes == []
+
+
 def test_deliver_returns_and_logs_failures_when_the_server_is_down(app, caplog):
     port = _free_port()  # nothing listens here any more
     sender = SmtpSender(f"smtp://127.0.0.1:{port}", FROM, timeout=2)
@@ -223,7 +252,8 @@ def test_review_emails_go_after_the_response_too(app, smtp_server):
     assert response.status_code == 302 and handler.envelopes == []
     response.close()
     [envelope] = handler.envelopes
-    assert envelope.rcpt_tos == ["lee@example.nhs.uk"] and b"Please look" in envelope.content
+    assert envelope.rcpt_tos == ["lee@example.nhs.uk"]
+    assert "Please look" in _parts(message_from_bytes(envelope.content, policy=policy.default))[0]
 
 
 def test_a_failure_after_the_response_is_logged_not_raised(app, pat, caplog):
