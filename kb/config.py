@@ -34,6 +34,8 @@ variable               meaning                                                  
                                                                                       <no-reply@localhost>``
 ``KB_DIGEST_CLAIM_``    seconds after which a digest claimed by a send-digests run     ``900``
 ``SECONDS``            that died in mid-send is taken over (kb/services/digests.py)
+``KB_DIGEST_WORKERS``  processes a send-digests run of 200 members or more is shared  one per core, and
+                       among (kb/services/digest_workers.py); 1: send in-process      one more
 ``KB_*_LIMIT*``        rate limits on sign-in, password resets and changes            see :func:`load`
 ``KB_RATELIMIT_``      where the limits are counted (``redis://…`` with several      ``memory://``
 ``STORAGE_URI``        worker processes)
@@ -124,6 +126,9 @@ def load(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dic
         # send-digests: a claim on a member's digest older than this, left by a run that died
         # mid-send, is taken over by the next run (kb/services/digests.py).
         "KB_DIGEST_CLAIM_SECONDS": int(env.get("KB_DIGEST_CLAIM_SECONDS", "900")),
+        # A large run's sending processes: one more than the cores, as each waits on the mail
+        # server about half the time (kb/services/digest_workers.py).
+        "KB_DIGEST_WORKERS": int(env.get("KB_DIGEST_WORKERS", str((os.cpu_count() or 1) + 1))),
         # Sign-in attempts (successful or not), per account and per client address.
         "KB_SIGN_IN_LIMIT_ACCOUNT": env.get("KB_SIGN_IN_LIMIT_ACCOUNT", "5 per 15 minutes"),
         "KB_SIGN_IN_LIMIT_CLIENT": env.get("KB_SIGN_IN_LIMIT_CLIENT", "20 per 15 minutes"),

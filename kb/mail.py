@@ -79,16 +79,22 @@ class MailSender(Protocol):
 _UNSAFE_IN_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
-def _email(message: Message, sender: str, linesep: str = "\n") -> bytes:
-    """``message`` as the bytes of a MIME email: multipart/alternative, plain text then HTML, each
-    UTF-8 in base64, lines ending in ``linesep`` (``"\r\n"`` on the wire).
+MAX_LINE = 998  # bytes in a line of an email, its line end aside (RFC 5322, 2.1.1)
+
+
+def _email(message: Message, sender: str, linesep: str = "\n", eight_bit: bool = True) -> bytes:
+    """``message`` as the bytes of a MIME email: multipart/alternative, plain text then HTML, both
+    UTF-8, lines ending in ``linesep`` (``"\r\n"`` on the wire).
+
+    A body goes as it is (``7bit``, or ``8bit`` where ``eight_bit`` says the server takes it:
+    SMTP's 8BITMIME) unless a line is too long for an email or it holds a NUL; then in base64.
 
     The stdlib ``email`` package encodes each header (:class:`email.header.Header` folds long
     ones and encodes non-ASCII as RFC 2047 words; :func:`email.utils.formataddr` keeps addresses
-    apart from names) and :mod:`base64` the bodies. The two-part frame around them is written
-    here: :class:`email.message.EmailMessage` parses and refolds every header and writes bodies a
-    line at a time in Python, which took 6 ms of every email, most of a digest run's time. The
-    result is what that class would make, as tests check by parsing it with its strictest policy.
+    apart from names). The two-part frame around them is written here: :class:`EmailMessage`
+    parses and refolds every header and writes bodies a line at a time in Python, which took
+    6 ms of every email, most of a digest run's time. The result is what that class would make,
+    as tests check by parsing it with its strictest policy.
 
     :raise ValueError: for a header value (sender, recipient, subject, extra header) holding a line
         break or another control character.
@@ -97,8 +103,8 @@ def _email(message: Message, sender: str, linesep: str = "\n") -> bytes:
     for name, value in headers:
         if _UNSAFE_IN_HEADER.search(value):
             raise ValueError(f"the {name} header may not hold a line break or control character: {value!r}")
-    # The boundary holds "_", which base64 never does, so no body line can be mistaken for it.
-    boundary = f"=_{uuid.uuid4().hex}"
+    bodies = [message.text.encode("utf-8"), message.html.encode("utf-8")]
+    boundary = f"=_{uuid.uuid4().hex}"  # random: no body holds it (base64 never holds "_")
     lines = [
         f"From: {formataddr(parseaddr(sender), charset='utf-8')}",
         f"To: {formataddr(parseaddr(message.to), charset='utf-8')}",
@@ -110,11 +116,19 @@ def _email(message: Message, sender: str, linesep: str = "\n") -> bytes:
         "Content-Type: multipart/alternative;", f' boundary="{boundary}"',
         "",
     ]
-    for subtype, body in (("plain", message.text), ("html", message.html)):
-        lines += [f"--{boundary}", f'Content-Type: text/{subtype}; charset="utf-8"', "Content-Transfer-Encoding: base64",
-                  "", *base64.encodebytes(body.encode("utf-8")).decode("ascii").splitlines()]
-    lines.append(f"--{boundary}--")
-    return (linesep.join(lines) + linesep).encode("ascii")
+    out = [linesep.join(lines).encode("ascii")]
+    for subtype, body in zip(("plain", "html"), bodies):
+        body_lines = body.splitlines()  # bytes split at \n, \r and \r\n only
+        if body.endswith((b"\n", b"\r")):
+            body_lines.append(b"")  # the line end before the boundary belongs to the boundary
+        if max(map(len, body_lines), default=0) <= MAX_LINE and b"\0" not in body and (eight_bit or body.isascii()):
+            encoding = "7bit" if body.isascii() else "8bit"
+        else:
+            encoding, body_lines = "base64", base64.encodebytes(body).splitlines()
+        out += [f"--{boundary}{linesep}Content-Type: text/{subtype}; charset=\"utf-8\"{linesep}"
+                f"Content-Transfer-Encoding: {encoding}{linesep}".encode("ascii"), *body_lines]
+    out.append(f"--{boundary}--{linesep}".encode("ascii"))
+    return linesep.encode("ascii").join(out)
 
 
 class OutboxSender:
@@ -158,8 +172,10 @@ class SmtpSender:
     def transmit(self, smtp: smtplib.SMTP, message: Message) -> None:
         """Hand ``message`` to the server on ``smtp``: the envelope is the From address and the
         one recipient, the content the email flattened once, with the CRLF line ends SMTP wants."""
-        email = _email(message, self.sender, linesep="\r\n")
-        smtp.sendmail(parseaddr(self.sender)[1], [message.to], email)
+        smtp.ehlo_or_helo_if_needed()
+        eight_bit = smtp.has_extn("8bitmime")
+        email = _email(message, self.sender, linesep="\r\n", eight_bit=eight_bit)
+        smtp.sendmail(parseaddr(self.sender)[1], [message.to], email, ["BODY=8BITMIME"] if eight_bit else [])
 
     def connect(self) -> smtplib.SMTP:
         """A new connection, upgraded to TLS and logged in as the URL says."""

@@ -42,7 +42,7 @@ from typing import Callable, Iterable
 import css_inline
 from flask import current_app, render_template
 from markupsafe import Markup
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
@@ -52,6 +52,7 @@ from kb.links import absolute_url
 from kb.mail import MailSender, Message, batched, render_message
 from kb.models import DeliveryStatus, DigestDelivery, DigestRun, Entry, Frequency, Subscription, User
 from kb.models.types import utcnow
+from kb.services import digest_workers
 from kb.services import subscriptions as subscription_service
 from kb.services import unsubscribe
 from kb.services.permissions import is_member, visible_entries
@@ -192,13 +193,26 @@ def compose(user: User, due: Iterable[Subscription], now: datetime, matches: Mat
     matches = matches or Matches(now)
     found = [(subscription, *matches.of(subscription)) for subscription in due]
     ids = {item.entry_id for _, _, items in found for item in items}
-    readable = set(db.session.scalars(select(Entry.id).where(Entry.id.in_(ids), visible_entries(user)))) if ids else set()
+    readable = set(db.session.scalars(_readable(user), {"ids": list(ids)})) if ids else set()
     sections = []
     for subscription, since, items in found:
         items = tuple(item for item in items if item.entry_id in readable)
         if items:
             sections.append(Section(subscription, since, items))
     return Digest(user, tuple(sections))
+
+
+_READABLE: dict[bool, Select] = {}
+
+
+def _readable(user: User) -> Select:
+    # Built once per kind of reader (a member reads what an anonymous reader does not), with the
+    # ids bound at each use: composing runs once per member, thousands of times in a run.
+    member = is_member(user)
+    if member not in _READABLE:
+        _READABLE[member] = select(Entry.id).where(Entry.id.in_(bindparam("ids", expanding=True)),
+                                                   visible_entries(user))
+    return _READABLE[member]
 
 
 def render(digest: Digest) -> Message:
@@ -245,8 +259,24 @@ def _item_context(item: subscription_service.PreviewItem) -> dict:
 # --- the delivery log --------------------------------------------------------------------------
 
 
+# The log is written with Core statements built once, their values bound at each use: two per
+# member in a run of thousands, where building and keying a statement each time cost more than
+# SQLite took to run it. Nothing in the session needs to know of these rows.
 _LOG = DigestDelivery.__table__
 _SUBSCRIPTIONS = Subscription.__table__
+_CLAIM = insert(_LOG).values(
+    user_id=bindparam("b_user_id"), run_id=bindparam("b_run_id"), period_key=bindparam("b_key"),
+    status=DeliveryStatus.CLAIMED, claim_token=bindparam("b_claim"), attempts=1, subscription_ids=bindparam("b_ids"),
+    entry_ids=bindparam("b_entries"), period_end=bindparam("b_now"), claimed_at=bindparam("b_wall"),
+    updated_at=bindparam("b_wall"))
+_MINE = (_LOG.c.user_id == bindparam("b_user_id")) & (_LOG.c.period_key == bindparam("b_key")) & \
+    (_LOG.c.claim_token == bindparam("b_claim"))
+_MARK_SENT = update(_LOG).where(_MINE).values(status=DeliveryStatus.SENT, sent_at=bindparam("b_wall"), error=None,
+                                              updated_at=bindparam("b_wall"))
+_MARK_FAILED = update(_LOG).where(_MINE).values(status=DeliveryStatus.FAILED, error=bindparam("b_error"),
+                                                updated_at=bindparam("b_wall"))
+_PERIODS_SENT = update(_SUBSCRIPTIONS).where(_SUBSCRIPTIONS.c.id.in_(bindparam("b_ids", expanding=True))) \
+    .values(last_sent_at=bindparam("b_now"))
 
 
 @dataclass(frozen=True)
@@ -276,12 +306,8 @@ def _claim(record: _Record, now: datetime, run_id: int | None) -> str | None:
     ids = " ".join(map(str, record.subscription_ids))
     entries = " ".join(map(str, record.entry_ids))
     try:
-        # Core statements on the table, here and in _finish: two per member in a run of thousands,
-        # and nothing in the session needs to know of them.
-        db.session.execute(insert(_LOG).values(
-            user_id=record.user_id, run_id=run_id, period_key=record.key, status=DeliveryStatus.CLAIMED,
-            claim_token=claim, attempts=1, subscription_ids=ids, entry_ids=entries, period_end=now,
-            claimed_at=wall, updated_at=wall))
+        db.session.execute(_CLAIM, {"b_user_id": record.user_id, "b_run_id": run_id, "b_key": record.key,
+                                    "b_claim": claim, "b_ids": ids, "b_entries": entries, "b_now": now, "b_wall": wall})
         db.session.commit()
         return claim
     except IntegrityError:  # another run (now or earlier) has this member's period
@@ -305,16 +331,12 @@ def _claim(record: _Record, now: datetime, run_id: int | None) -> str | None:
 def _finish(record: _Record, claim: str, now: datetime, error: str | None) -> None:
     """Mark the row ``claim`` holds sent (and move the subscriptions' periods on) or failed (and
     leave them). A row another run has taken over since (its lease ran out) is theirs to mark."""
-    wall = utcnow()
-    mine = (_LOG.c.user_id == record.user_id) & (_LOG.c.period_key == record.key) & (_LOG.c.claim_token == claim)
+    values = {"b_user_id": record.user_id, "b_key": record.key, "b_claim": claim, "b_wall": utcnow()}
     if error is None:
-        db.session.execute(update(_LOG).where(mine).values(status=DeliveryStatus.SENT, sent_at=wall, error=None,
-                                                           updated_at=wall))
-        db.session.execute(update(_SUBSCRIPTIONS).where(_SUBSCRIPTIONS.c.id.in_(record.subscription_ids))
-                           .values(last_sent_at=now))
+        db.session.execute(_MARK_SENT, values)
+        db.session.execute(_PERIODS_SENT, {"b_ids": list(record.subscription_ids), "b_now": now})
     else:
-        db.session.execute(update(_LOG).where(mine).values(status=DeliveryStatus.FAILED, error=error[:MAX_ERROR],
-                                                           updated_at=wall))
+        db.session.execute(_MARK_FAILED, {**values, "b_error": error[:MAX_ERROR]})
     db.session.commit()
 
 
@@ -344,23 +366,39 @@ def send_digests(now: datetime, sender: MailSender, *, dry_run: bool = False,
         db.session.add(run)
         db.session.commit()
         report.run_id = run.id
-    members = [user.id for user, _ in due_by_member(now)]
-    matches = Matches(now)
-    # One SMTP connection for the run; and on SQLite, commits that do not each wait for the disk:
+    due = due_by_member(now)
+    members, matches = [user.id for user, _ in due], Matches(now)
+    workers = digest_workers.how_many(sender, len(members), dry_run)
+    if workers > 1:
+        for subscription in (subscription for _, subscriptions in due for subscription in subscriptions):
+            matches.of(subscription)  # each distinct one searched once, here, for every worker
+        digest_workers.send_shared(members, matches, workers, report, progress)
+    else:
+        send_to(progress(members) if progress else members, matches, sender, dry_run, report)
+    if run is not None:
+        run = db.session.get(DigestRun, report.run_id)
+        run.sent, run.skipped, run.failed, run.finished_at = report.sent, report.skipped, report.failed, utcnow()
+        db.session.commit()
+    return report
+
+
+def send_to(members: Iterable[int], matches: Matches, sender: MailSender, dry_run: bool, report: RunReport) -> None:
+    """Send the digests of ``members`` (ids) in turn through ``sender``, counting in ``report``."""
+    # One SMTP connection for them all; and on SQLite, commits that do not each wait for the disk:
     # a claim or a "sent" lost to a power cut means a digest sent again, which the log allows.
     with batched(sender) as sending, relaxed_durability(db.engine):
-        for user_id in (progress(members) if progress else members):
+        for user_id in members:
             try:
                 _send_one(user_id, matches, sending, dry_run, report)
             except Exception:  # noqa: BLE001 - a bug or bad data in one digest must not stop the rest
                 db.session.rollback()
                 log.exception("digest for member %s could not be sent; it is tried again next run", user_id)
                 report.failed += 1
-    if run is not None:
-        run = db.session.get(DigestRun, report.run_id)
-        run.sent, run.skipped, run.failed, run.finished_at = report.sent, report.skipped, report.failed, utcnow()
-        db.session.commit()
-    return report
+
+
+_SUBSCRIPTIONS_OF = (select(Subscription).where(Subscription.user_id == bindparam("user_id"))
+                     .options(joinedload(Subscription.site), joinedload(Subscription.theme))
+                     .order_by(Subscription.created_at, Subscription.id))
 
 
 def _send_one(user_id: int, matches: Matches, sender: MailSender, dry_run: bool, report: RunReport) -> None:
@@ -370,9 +408,7 @@ def _send_one(user_id: int, matches: Matches, sender: MailSender, dry_run: bool,
     # members' rows are let go rather than expired, so the session never grows with the run.
     db.session.expunge_all()
     user = db.session.get(User, user_id)
-    due = [s for s in db.session.scalars(select(Subscription).where(Subscription.user_id == user_id)
-                                         .options(joinedload(Subscription.site), joinedload(Subscription.theme))
-                                         .order_by(Subscription.created_at, Subscription.id)) if is_due(s, now)]
+    due = [s for s in db.session.scalars(_SUBSCRIPTIONS_OF, {"user_id": user_id}) if is_due(s, now)]
     digest = compose(user, due, now, matches) if user is not None else None
     if digest is None or not digest.sections:
         report.skipped += 1
