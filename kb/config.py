@@ -34,8 +34,8 @@ variable               meaning                                                  
                                                                                       <no-reply@localhost>``
 ``KB_DIGEST_CLAIM_``    seconds after which a digest claimed by a send-digests run     ``900``
 ``SECONDS``            that died in mid-send is taken over (kb/services/digests.py)
-``KB_DIGEST_WORKERS``  processes a send-digests run of 200 members or more is shared  one per core, and
-                       among (kb/services/digest_workers.py); 1: send in-process      one more
+``KB_DIGEST_WORKERS``  processes a send-digests run of 1,000 members or more is       one per core, and
+                       shared among (kb/services/digest_workers.py); 1: in-process    one more
 ``KB_*_LIMIT*``        rate limits on sign-in, password resets and changes            see :func:`load`
 ``KB_RATELIMIT_``      where the limits are counted (``redis://…`` with several      ``memory://``
 ``STORAGE_URI``        worker processes)
