@@ -8,6 +8,7 @@ Playwright (Playwright's own browser download is not used).
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -29,15 +30,18 @@ CHROMIUM_ARGS = [
 ]
 
 
-# People the authoring journeys sign in as (all with PASSWORD): Sheffield's editor and lead.
+# People the journeys sign in as (all with PASSWORD): Sheffield's editor and lead, and a
+# network administrator (made after them, so the first two accounts are the editor's and lead's).
 PASSWORD = "browser test password"
-ACCOUNTS = {"editor": "editor@sheffield.example.nhs.uk", "lead": "lead@sheffield.example.nhs.uk"}
+ACCOUNTS = {"editor": "editor@sheffield.example.nhs.uk", "lead": "lead@sheffield.example.nhs.uk",
+            "admin": "admin@network.example.nhs.uk"}
 
 
 def _add_accounts(folder: Path, database_url: str) -> None:
     from kb import create_app
     from kb.extensions import db
-    from kb.models import Membership, Site, SiteRole, User
+    from kb.models import (DeliveryStatus, DigestDelivery, DigestRun, Membership, NetworkRole, Site, SiteRole,
+                           User)
     from kb.search import backend
     from kb.services.accounts import set_password
 
@@ -45,10 +49,24 @@ def _add_accounts(folder: Path, database_url: str) -> None:
                       "SECRET_KEY": "browser-tests"})
     with app.app_context():
         sheffield = db.session.scalar(db.select(Site).where(Site.slug == "sheffield"))
+        people = {}
         for role, email in ACCOUNTS.items():
-            user = User(email=email, name=f"Sheffield {role}")
+            user = people[role] = User(email=email, name=f"Sheffield {role}" if role != "admin" else "Network admin")
             set_password(user, PASSWORD)
-            db.session.add(Membership(user=user, site=sheffield, role=SiteRole(role)))
+            if role == "admin":
+                user.network_role = NetworkRole.ADMIN
+                db.session.add(user)
+            else:
+                db.session.add(Membership(user=user, site=sheffield, role=SiteRole(role)))
+        # A digest run with one failure, for the administrators' digest page.
+        when = datetime(2026, 12, 7, 7, 0, tzinfo=timezone.utc)
+        run = DigestRun(period_end=when, started_at=when, finished_at=when, sent=1, skipped=0, failed=1)
+        db.session.add(run)
+        db.session.flush()
+        db.session.add(DigestDelivery(
+            user=people["editor"], run_id=run.id, period_key="browser-test", status=DeliveryStatus.FAILED,
+            claim_token="0" * 32, attempts=2, period_end=when, claimed_at=when, updated_at=when,
+            error="SMTPRecipientsRefused: {'editor@sheffield.example.nhs.uk': (550, b'No such mailbox here')}"))
         db.session.commit()
         db.engine.dispose()
         backend().close()

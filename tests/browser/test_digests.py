@@ -1,6 +1,6 @@
 """Unsubscribing from digests in a real browser, without JavaScript and without signing in:
 the link's page asks first (a GET changes nothing), its button stops the emails; both pages
-are axe-clean."""
+are axe-clean. The administrators' digest page lists runs and failures, axe-clean too."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import hashlib
 from itsdangerous import URLSafeSerializer
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ACCOUNTS, serious_accessibility_violations
+from tests.browser.conftest import ACCOUNTS, PASSWORD, serious_accessibility_violations
 
 SECRET = "browser-tests"  # the server's KB_SECRET_KEY (tests/browser/conftest.py)
 
@@ -45,3 +45,20 @@ def test_the_unsubscribe_pages_have_no_serious_accessibility_violations(page, se
     expect(page.locator("h1")).to_have_text("Unsubscribed")
     page.wait_for_load_state()
     assert serious_accessibility_violations(page) == []
+
+
+def test_the_administrators_digest_page_lists_runs_and_failures_and_is_accessible(page, server):
+    page.goto(server + "/sign-in")
+    page.get_by_label("Email address").fill(ACCOUNTS["admin"])
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.locator("main").get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    page.goto(server + "/admin/digests")
+    expect(page.locator("h1")).to_have_text("Email digests")
+    expect(page.locator("#runs tbody tr")).to_have_count(1)
+    expect(page.locator("#runs tbody tr")).to_contain_text("07 Dec 2026, 07:00:00")
+    expect(page.locator("#failures tbody tr")).to_contain_text(ACCOUNTS["editor"])
+    expect(page.locator("#failures tbody tr")).to_contain_text("No such mailbox here")
+    assert serious_accessibility_violations(page) == []
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("link", name="Sign in").first).to_be_visible()
