@@ -236,7 +236,7 @@ def _section_context(user: User, section: Section) -> dict:
         "frequency": subscription.frequency.label.lower(),
         "since": section.since,
         "search": absolute_url("search.index", **subscription_service.search_args(subscription)),
-        "unsubscribe": absolute_url("digests.unsubscribe", token=unsubscribe.token(user.id, subscription.id)),
+        "unsubscribe": absolute_url("digests.unsubscribe", token=unsubscribe.token(user.id, subscription)),
         "count": len(section.items),
         "entries": section.items[:EMAIL_ITEMS],
         "more": max(0, len(section.items) - EMAIL_ITEMS),

@@ -7,6 +7,10 @@ salt of its own (itsdangerous), so it cannot be made without the key nor reused 
 kind of token. Unsubscribing turns the frequency to ``off``: the subscription stays (with its
 feed and preview) and the member can turn it back on from /account/subscriptions.
 
+A subscription's token also carries the start of its ``filters_key`` (what it follows): on SQLite
+a deleted subscription's id can be given to the member's next one, and an old link must not stop
+a different subscription. (Tokens of two values, made before this, are still honoured.)
+
 Tokens do not expire: an unsubscribe link in an old email must still work. Changing the
 secret key invalidates every link, as it does every other signed thing.
 """
@@ -25,6 +29,7 @@ from kb.models import Frequency, Subscription, User
 from kb.services.errors import NotFound
 
 SALT = "kb.digests.unsubscribe"
+FINGERPRINT = 16  # hex digits of the subscription's filters_key a token carries
 INVALID = "This unsubscribe link is not valid. Sign in and manage your subscriptions at /account/subscriptions."
 
 
@@ -41,20 +46,25 @@ def _serializer() -> URLSafeSerializer:
                              signer_kwargs={"digest_method": hashlib.sha256})
 
 
-def token(user_id: int, subscription_id: int | None = None) -> str:
-    """The token of the link that stops ``subscription_id`` (or all digests when ``None``)."""
-    return _serializer().dumps([user_id, subscription_id or 0])
+def token(user_id: int, subscription: Subscription | None = None) -> str:
+    """The token of the link that stops ``subscription`` (or all digests when ``None``)."""
+    if subscription is None:
+        return _serializer().dumps([user_id, 0])
+    return _serializer().dumps([user_id, subscription.id, subscription.filters_key[:FINGERPRINT]])
 
 
 def resolve(value: str) -> Target:
     """What the token ``value`` unsubscribes.
 
     :raise NotFound: a token that is not ours (bad signature, wrong salt, garbage), or whose
-        member or subscription no longer exists.
+        member or subscription no longer exists (a subscription made since under the same id,
+        following something else, is not the one the link stops).
     """
     try:
-        user_id, subscription_id = _serializer().loads(value)
+        user_id, subscription_id, *fingerprint = _serializer().loads(value)
         user_id, subscription_id = int(user_id), int(subscription_id)
+        if len(fingerprint) > 1 or not all(isinstance(part, str) for part in fingerprint):
+            raise ValueError(value)
     except (BadSignature, TypeError, ValueError):
         raise NotFound(INVALID) from None
     user = db.session.get(User, user_id)
@@ -63,7 +73,8 @@ def resolve(value: str) -> Target:
     if not subscription_id:
         return Target(user, None)
     subscription = db.session.get(Subscription, subscription_id)
-    if subscription is None or subscription.user_id != user_id:
+    if (subscription is None or subscription.user_id != user_id
+            or fingerprint and subscription.filters_key[:FINGERPRINT] != fingerprint[0]):
         raise NotFound("That subscription has been deleted, so it sends nothing.")
     return Target(user, subscription)
 

@@ -12,11 +12,13 @@ from urllib.parse import urlsplit
 import pytest
 from bs4 import BeautifulSoup
 from itsdangerous import URLSafeSerializer
+from sqlalchemy import update
 
 from kb import mail
 from kb.extensions import db
 from kb.models import Frequency, NetworkRole, Subscription
 from kb.services import digests, subscriptions
+from kb.services.filters import Filters
 from tests.digest_mail import free_port, parts, smtp_server
 from tests.factories import make_entry, make_site, make_theme, make_user
 
@@ -117,6 +119,23 @@ def test_a_deleted_subscriptions_link_says_so(app, subscribed):
     subscriptions.delete(mo, first.id)
     response = app.test_client().post(path)
     assert response.status_code == 404 and "has been deleted" in response.get_data(as_text=True)
+
+
+def test_an_old_link_never_stops_a_new_subscription_that_took_the_deleted_ones_id(app, subscribed):
+    mo, first, second = subscribed
+    [message] = send(app)
+    path = LINK.search(next(line for line in parts(message)[0].splitlines() if "Testshire" in line
+                            and "Stop" in line)).group(1)
+    old_id = first.id
+    subscriptions.delete(mo, old_id)
+    # SQLite gives the next row a deleted row's id when it was the highest; made so here on both.
+    new = subscriptions.save_search(mo, Filters(q="falls"), now=SUBSCRIBED)
+    db.session.execute(update(Subscription).where(Subscription.id == new.id).values(id=old_id))
+    db.session.commit()
+    response = app.test_client().post(path)
+    assert response.status_code == 404 and "has been deleted" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Subscription, old_id).frequency == Frequency.WEEKLY  # the new one runs on
 
 
 def test_the_admin_page_lists_runs_and_failures(app, subscribed):
