@@ -1,31 +1,13 @@
 """Email digests: one email per member holding what is new in each of their due subscriptions.
 
-:func:`send_digests` (``flask kb send-digests``) finds the subscriptions that are due (daily or
-weekly, counted from :attr:`~kb.models.Subscription.period_start`; ``off`` never; inactive
+:func:`send_digests` (``flask kb send-digests``) finds the subscriptions that are due (once a day
+or a week, counted from their creation, :func:`is_due`; ``off`` never; inactive
 members never), groups them per member, and for each member composes one email grouped by
 subscription: the entries :func:`kb.services.subscriptions.preview` finds for the period, read
 as the member *at sending time* (an entry unpublished meanwhile is gone; a member deactivated
 meanwhile gets nothing). A member with nothing new gets no email and their periods run on.
 
-Delivery is idempotent and crash-safe through the delivery log (:class:`DigestDelivery`), with
-one row per member and period, unique on ``(user_id, period_key)``:
-
-1. *claim*: INSERT the row as ``claimed`` and commit on its own. Of two runs at once, only one
-   INSERT succeeds (the database's unique key decides, on SQLite and PostgreSQL alike); the
-   other sees the row and skips that member. A row already ``sent`` is skipped: run twice for
-   the same period, nothing is sent twice.
-2. *send* through the sender (SMTP, outbox, memory).
-3. on success, mark the row ``sent`` and move the subscriptions' ``last_sent_at`` to ``now`` in
-   one transaction; on failure (server down, 4xx, 5xx for the recipient) mark it ``failed``
-   with the error and leave the subscriptions alone, so the next run retries it (taking the row
-   over with a compare-and-set on ``claim_token``, so again only one run can).
-
-A run killed between two members leaves every finished member ``sent`` and the next run sends
-exactly the rest. A run killed while sending one member's email leaves that row ``claimed``;
-after ``KB_DIGEST_CLAIM_SECONDS`` (the lease: longer than any one send) the next run takes it
-over and sends it. The one window that cannot be closed from here is a kill after the mail
-server accepted the message and before the ``sent`` commit (one statement): that member gets
-the digest again — at least once, never lost.
+Delivery is idempotent and crash-safe through the delivery log: see :mod:`kb.services.digest_log`.
 """
 
 from __future__ import annotations
@@ -34,25 +16,23 @@ import dataclasses
 import hashlib
 import json
 import logging
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
 import css_inline
-from flask import current_app, render_template
+from flask import render_template
 from markupsafe import Markup
-from sqlalchemy import Select, bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from kb.database import relaxed_durability
 from kb.extensions import db
 from kb.links import absolute_url
 from kb.mail import MailSender, Message, batched, render_message
-from kb.models import DeliveryStatus, DigestDelivery, DigestRun, Entry, Frequency, Subscription, User
+from kb.models import DigestRun, Entry, Frequency, Subscription, User
 from kb.models.types import utcnow
-from kb.services import digest_workers
+from kb.services import digest_log, digest_workers
 from kb.services import subscriptions as subscription_service
 from kb.services import unsubscribe
 from kb.services.permissions import is_member, visible_entries
@@ -60,9 +40,8 @@ from kb.services.permissions import is_member, visible_entries
 log = logging.getLogger(__name__)
 
 INTERVALS = {Frequency.DAILY: timedelta(days=1), Frequency.WEEKLY: timedelta(days=7)}
-# A daily cron job that started a few minutes late yesterday must still find today's digest due.
+# A cron job that starts a few minutes early must still find the digest of the day (or week) due.
 GRACE = timedelta(minutes=30)
-MAX_ERROR = 1000  # characters of an SMTP error kept in the log
 # Entries an email shows per subscription; the rest are counted, with a link to them all (the
 # search and the feed hold every one). Ten fit on a screen or two and keep a digest a few dozen KB.
 EMAIL_ITEMS = 10
@@ -132,9 +111,23 @@ def _aware(moment: datetime) -> datetime:
 
 
 def is_due(subscription: Subscription, now: datetime) -> bool:
-    """Is a digest of ``subscription`` due at ``now``? (never for ``off``)"""
+    """Is a digest of ``subscription`` due at ``now``? (never for ``off``)
+
+    Digests keep the rhythm the subscription was made with: a weekly one is due once in each week
+    counted from its creation (a daily one, once a day), from the first run after that week begins
+    (less :data:`GRACE`, for a cron job that starts a few minutes early). A week with nothing new
+    sends nothing, and the email goes on the first run that has something; the week after, it is
+    back on its usual day, rather than a week after the day it went.
+    """
     interval = INTERVALS.get(subscription.frequency)
-    return interval is not None and _aware(now) - _aware(subscription.period_start) >= interval - GRACE
+    if interval is None:
+        return False
+    created, now = _aware(subscription.created_at), _aware(now)
+    rounds = (now + GRACE - created) // interval
+    if rounds < 1:
+        return False
+    this_round = created + rounds * interval
+    return subscription.last_sent_at is None or _aware(subscription.last_sent_at) < this_round - GRACE
 
 
 def due_by_member(now: datetime) -> list[tuple[User, list[Subscription]]]:
@@ -256,90 +249,6 @@ def _item_context(item: subscription_service.PreviewItem) -> dict:
     }
 
 
-# --- the delivery log --------------------------------------------------------------------------
-
-
-# The log is written with Core statements built once, their values bound at each use: two per
-# member in a run of thousands, where building and keying a statement each time cost more than
-# SQLite took to run it. Nothing in the session needs to know of these rows.
-_LOG = DigestDelivery.__table__
-_SUBSCRIPTIONS = Subscription.__table__
-_CLAIM = insert(_LOG).values(
-    user_id=bindparam("b_user_id"), run_id=bindparam("b_run_id"), period_key=bindparam("b_key"),
-    status=DeliveryStatus.CLAIMED, claim_token=bindparam("b_claim"), attempts=1, subscription_ids=bindparam("b_ids"),
-    entry_ids=bindparam("b_entries"), period_end=bindparam("b_now"), claimed_at=bindparam("b_wall"),
-    updated_at=bindparam("b_wall"))
-_MINE = (_LOG.c.user_id == bindparam("b_user_id")) & (_LOG.c.period_key == bindparam("b_key")) & \
-    (_LOG.c.claim_token == bindparam("b_claim"))
-_MARK_SENT = update(_LOG).where(_MINE).values(status=DeliveryStatus.SENT, sent_at=bindparam("b_wall"), error=None,
-                                              updated_at=bindparam("b_wall"))
-_MARK_FAILED = update(_LOG).where(_MINE).values(status=DeliveryStatus.FAILED, error=bindparam("b_error"),
-                                                updated_at=bindparam("b_wall"))
-_PERIODS_SENT = update(_SUBSCRIPTIONS).where(_SUBSCRIPTIONS.c.id.in_(bindparam("b_ids", expanding=True))) \
-    .values(last_sent_at=bindparam("b_now"))
-
-
-@dataclass(frozen=True)
-class _Record:
-    """What the log keeps of one digest, taken before any commit expires the rows it came from."""
-
-    user_id: int
-    key: str
-    subscription_ids: tuple[int, ...]
-    entry_ids: tuple[int, ...]
-
-    @classmethod
-    def of(cls, digest: Digest) -> _Record:
-        return cls(digest.user.id, digest.period_key, tuple(s.subscription.id for s in digest.sections),
-                   tuple(i.entry_id for s in digest.sections for i in s.items))
-
-    def row(self) -> DigestDelivery | None:
-        return db.session.scalar(select(DigestDelivery).where(DigestDelivery.user_id == self.user_id,
-                                                              DigestDelivery.period_key == self.key))
-
-
-def _claim(record: _Record, now: datetime, run_id: int | None) -> str | None:
-    """Claim the record's row for this run; its claim token, or ``None`` if it is not ours to send."""
-    # The claim is a transaction of its own: it must commit, or fail on the unique key, alone.
-    db.session.commit()
-    claim, wall = uuid.uuid4().hex, utcnow()
-    ids = " ".join(map(str, record.subscription_ids))
-    entries = " ".join(map(str, record.entry_ids))
-    try:
-        db.session.execute(_CLAIM, {"b_user_id": record.user_id, "b_run_id": run_id, "b_key": record.key,
-                                    "b_claim": claim, "b_ids": ids, "b_entries": entries, "b_now": now, "b_wall": wall})
-        db.session.commit()
-        return claim
-    except IntegrityError:  # another run (now or earlier) has this member's period
-        db.session.rollback()
-    row = record.row()
-    if row is None or row.status == DeliveryStatus.SENT:
-        return None
-    lease = timedelta(seconds=current_app.config["KB_DIGEST_CLAIM_SECONDS"])
-    if row.status == DeliveryStatus.CLAIMED and wall - _aware(row.claimed_at) < lease:
-        return None  # another run is sending it right now
-    taken = db.session.execute(
-        update(_LOG)
-        .where(_LOG.c.id == row.id, _LOG.c.claim_token == row.claim_token)
-        .values(status=DeliveryStatus.CLAIMED, claim_token=claim, attempts=_LOG.c.attempts + 1,
-                run_id=run_id, subscription_ids=ids, entry_ids=entries, period_end=now, claimed_at=wall,
-                updated_at=wall, error=None))
-    db.session.commit()
-    return claim if taken.rowcount == 1 else None
-
-
-def _finish(record: _Record, claim: str, now: datetime, error: str | None) -> None:
-    """Mark the row ``claim`` holds sent (and move the subscriptions' periods on) or failed (and
-    leave them). A row another run has taken over since (its lease ran out) is theirs to mark."""
-    values = {"b_user_id": record.user_id, "b_key": record.key, "b_claim": claim, "b_wall": utcnow()}
-    if error is None:
-        db.session.execute(_MARK_SENT, values)
-        db.session.execute(_PERIODS_SENT, {"b_ids": list(record.subscription_ids), "b_now": now})
-    else:
-        db.session.execute(_MARK_FAILED, {**values, "b_error": error[:MAX_ERROR]})
-    db.session.commit()
-
-
 # --- the run -------------------------------------------------------------------------------------
 
 
@@ -418,34 +327,22 @@ def _send_one(user_id: int, matches: Matches, sender: MailSender, dry_run: bool,
         report.lines.append(f"{user.email}: {digest.entry_count} entries: {names}")
         report.sent += 1
         return
-    message, record = render(digest), _Record.of(digest)
-    claim = _claim(record, now, report.run_id)
+    message, record = render(digest), _record(digest)
+    claim = digest_log.claim(record, now, report.run_id)
     if claim is None:
         report.skipped += 1
         return
     try:
         sender.send(message)
     except Exception as error:  # noqa: BLE001 - any failure: record it, retry next run
-        _finish(record, claim, now, f"{type(error).__name__}: {error}")
+        digest_log.finish(record, claim, now, f"{type(error).__name__}: {error}")
         report.failed += 1
         return
-    _finish(record, claim, now, None)
+    digest_log.finish(record, claim, now, None)
     report.sent += 1
 
 
-def recent_runs(limit: int = 20) -> list[DigestRun]:
-    """The last ``limit`` runs, newest first (for the admin page)."""
-    return list(db.session.scalars(select(DigestRun).order_by(DigestRun.id.desc()).limit(limit)))
-
-
-def failures(limit: int = 50) -> list[DigestDelivery]:
-    """Digests whose last attempt failed and whose member has had no digest sent since (a later
-    period's digest holds what the failed one would have), newest first."""
-    later = aliased(DigestDelivery)
-    sent_since = (select(later.id).where(later.user_id == DigestDelivery.user_id,
-                                         later.status == DeliveryStatus.SENT,
-                                         later.sent_at > DigestDelivery.updated_at).exists())
-    return list(db.session.scalars(
-        select(DigestDelivery).where(DigestDelivery.status == DeliveryStatus.FAILED, ~sent_since)
-        .options(selectinload(DigestDelivery.user))
-        .order_by(DigestDelivery.updated_at.desc(), DigestDelivery.id.desc()).limit(limit)))
+def _record(digest: Digest) -> digest_log.Record:
+    # Taken before any commit expires the rows it comes from.
+    return digest_log.Record(digest.user.id, digest.period_key, tuple(s.subscription.id for s in digest.sections),
+                             tuple(i.entry_id for s in digest.sections for i in s.items))

@@ -14,7 +14,7 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from kb.extensions import csrf, login_manager
-from kb.services import digests as service
+from kb.services import digest_log
 from kb.services import unsubscribe as unsubscribing
 from kb.services.errors import NotAllowed
 from kb.services.permissions import can_administer
@@ -52,4 +52,4 @@ def runs():  # noqa: ANN201
         return login_manager.unauthorized()
     if not can_administer(current_user):
         raise NotAllowed("Only administrators can use the administration pages.")
-    return render_template("digests/admin.html", runs=service.recent_runs(), failures=service.failures())
+    return render_template("digests/admin.html", runs=digest_log.recent_runs(), failures=digest_log.failures())

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from kb import mail
 from kb.extensions import db
 from kb.models import DeliveryStatus, DigestDelivery, DigestRun, Entry, Frequency, NetworkRole, Subscription
-from kb.services import digests
+from kb.services import digest_log, digests
 from kb.services import entries as entry_service
 from kb.services import subscriptions
 from kb.services import users
@@ -209,6 +209,29 @@ def test_frequencies_off_daily_and_weekly(app, world):
         assert mailbox.to() == [daily.email, weekly.email]  # the daily one has nothing new
 
 
+def test_a_weekly_digest_keeps_its_day_after_a_quiet_week(app, world):
+    site, *_ = world
+    wes = member("Wes Weekly")
+    subscriptions.follow_site(wes, "testshire", now=datetime(2015, 5, 26, 14, 0, tzinfo=timezone.utc))  # a Tuesday
+    make_entry("first", site=site, title="First entry", published="2015-05-28")
+    with smtp_server() as (mailbox, port):
+        use_smtp(app, port)
+        daily_cron = [datetime(2015, 6, day, 7, 0, tzinfo=timezone.utc) for day in range(1, 19)]
+        sent_on = []
+        for when in daily_cron:
+            if when.day == 11:
+                make_entry("second", site=site, title="Second entry", published="2015-06-11")  # a Thursday
+            if when.day == 14:
+                make_entry("third", site=site, title="Third entry", published="2015-06-14")
+            if run(when).sent:
+                sent_on.append(when.strftime("%a %d"))
+    # Wednesday (the first run in its week), nothing the quiet week after, Thursday (the first run
+    # with something new), and Wednesday again: not six days' wait to a week after Thursday.
+    assert sent_on == ["Wed 03", "Thu 11", "Wed 17"]
+    titles = [[t for t in ("First", "Second", "Third") if f"{t} entry" in parts(m)[0]] for m in mailbox.messages]
+    assert titles == [["First"], ["Second"], ["Third"]]
+
+
 def test_smtp_down_then_up(app, world):
     site, *_ = world
     mo = member()
@@ -266,12 +289,12 @@ def test_a_failure_is_listed_until_the_member_gets_a_digest(app, world):
     port = free_port()
     use_smtp(app, port)
     run()
-    assert [row.user_id for row in digests.failures()] == [mo.id]
+    assert [row.user_id for row in digest_log.failures()] == [mo.id]
     # A new subscription makes the next digest another period (another row) holding both.
     subscriptions.follow_theme(mo, "leadership", now=SUBSCRIBED)
     with smtp_server(port) as (mailbox, _):
         assert run(NOW + timedelta(hours=1)).sent == 1
-    assert "== Testshire (1) ==" in parts(mailbox.messages[0])[0] and digests.failures() == []
+    assert "== Testshire (1) ==" in parts(mailbox.messages[0])[0] and digest_log.failures() == []
 
 
 def followers_of_testshire(world, count: int) -> list:
