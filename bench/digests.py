@@ -12,8 +12,9 @@
    process, of its sending processes and of the sink, and peak memory. Target on 2 cores
    (issue 12): the whole run under 2 minutes.
 4. Measures ``/feeds/search.atom?…`` for the same mixed searches beside ``/search?…`` (the
-   search page), through the app in this process, as served (stored public pages and feeds
-   on, as in production), rounds interleaved.
+   search page), rounds interleaved, in one client: first over HTTP through a fresh gunicorn
+   server started as ``make run`` serves (its first round cold, the rest warm), then through the
+   app in this process; stored public pages and feeds on, as in production.
 
 The machine may be shared: the load average is printed before and after.
 
@@ -24,6 +25,7 @@ Run: ``.venv/bin/python -m bench.digests --members 10000 --entries 1000 --workdi
 from __future__ import annotations
 
 import argparse
+import http.client
 import importlib
 import json
 import os
@@ -35,11 +37,13 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlencode
+from typing import Callable
+from urllib.parse import urlencode, urlsplit
 
 from aiosmtpd.controller import Controller
 
 from kb.config import PROJECT_ROOT
+from tests.live_server import running_server
 
 SUBSCRIBED = datetime(1990, 1, 1, tzinfo=timezone.utc)
 NOW = "2099-01-01T07:00:00+00:00"
@@ -137,25 +141,61 @@ def build(workdir: Path, members: int, entries: int, env: dict[str, str]) -> dic
     return {"import": report.summary(), "subscriptions": len(rows), "distinct": distinct}
 
 
-def feed_throughput(env: dict[str, str], rounds: int) -> dict[str, float]:
-    """Requests per second of /feeds/search.atom and /search over SEARCHES, rounds interleaved."""
+def feed_throughput(get: Callable[[str], int], rounds: int) -> dict[str, tuple[float, float]]:
+    """Requests per second of /feeds/search.atom and /search over SEARCHES through ``get`` (which
+    returns the status), rounds interleaved: ``{name: (first round, the other rounds)}``."""
+    spent = {name: [0.0] * rounds for name in ("feed", "search")}
+    for round_ in range(rounds):
+        for search in SEARCHES:
+            query = urlencode({k: v for k, v in search.items() if v})
+            for name, url in (("feed", f"/feeds/search.atom?{query}"), ("search", f"/search?{query}")):
+                start = time.perf_counter()
+                status = get(url)
+                spent[name][round_] += time.perf_counter() - start
+                assert status == 200, (url, status)
+    per_round = len(SEARCHES)
+    return {name: (per_round / times[0], per_round * (rounds - 1) / sum(times[1:]) if rounds > 1 else 0.0)
+            for name, times in spent.items()}
+
+
+def in_process_getter(env: dict[str, str]) -> Callable[[str], int]:
+    """GET through the app in this process (Flask's test client), configured as served."""
     from kb import create_app
 
     app = create_app({"KB_INSTANCE_PATH": env["KB_INSTANCE_PATH"], "SQLALCHEMY_DATABASE_URI": env["KB_DATABASE_URL"],
                       "SECRET_KEY": env["KB_SECRET_KEY"], "KB_BASE_URL": env["KB_BASE_URL"]})
     client = app.test_client()
-    spent = {"feed": 0.0, "search": 0.0}
-    count = 0
-    for _ in range(rounds):
-        for search in SEARCHES:
-            query = urlencode({k: v for k, v in search.items() if v})
-            for name, url in (("feed", f"/feeds/search.atom?{query}"), ("search", f"/search?{query}")):
-                start = time.perf_counter()
-                response = client.get(url)
-                spent[name] += time.perf_counter() - start
-                assert response.status_code == 200, (url, response.status_code)
-            count += 1
-    return {name: count / seconds for name, seconds in spent.items()}
+    return lambda url: client.get(url).status_code
+
+
+def http_getter(base: str) -> Callable[[str], int]:
+    """GET over HTTP from ``base`` on one kept-alive connection (opened again if the server closes it)."""
+    parts = urlsplit(base)
+    connection = [http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)]
+
+    def get(url: str) -> int:
+        for attempt in (1, 2):
+            try:
+                connection[0].request("GET", url)
+                response = connection[0].getresponse()
+                response.read()
+                return response.status
+            except (http.client.HTTPException, ConnectionError):
+                connection[0].close()
+                connection[0] = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    return get
+
+
+def print_rates(where: str, rates: dict[str, tuple[float, float]], rounds: int) -> None:
+    cold, warm = ({name: rate[i] for name, rate in rates.items()} for i in (0, 1))
+    print(f"feeds vs search page, {where}, {len(SEARCHES)} mixed searches x {rounds} rounds, one client: "
+          f"first round /feeds/search.atom {cold['feed']:.0f} req/s, /search {cold['search']:.0f} req/s; "
+          f"then /feeds/search.atom {warm['feed']:.0f} req/s, /search {warm['search']:.0f} req/s; "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
 
 def main() -> None:
@@ -204,10 +244,13 @@ def main() -> None:
               f"{sink.messages} messages, {sink.bytes / sink.messages / 1024:.0f} KB each on average"
               if sink.messages else f"  sent {run['sent']}; the sink got nothing", flush=True)
         print(f"  load average {load:.1f} before the run, {os.getloadavg()[0]:.1f} after", flush=True)
-        rates = feed_throughput(env, args.rounds)
-        print(f"feeds vs search page, {len(SEARCHES)} mixed searches x {args.rounds} rounds, one thread: "
-              f"/feeds/search.atom {rates['feed']:.0f} req/s, /search {rates['search']:.0f} req/s; "
-              f"load average {os.getloadavg()[0]:.1f}", flush=True)
+        # Over HTTP through the server `make run` starts (gunicorn, fresh: its first round is cold),
+        # then in this process through the app itself.
+        with running_server(instance, env["KB_DATABASE_URL"], KB_SECRET_KEY=env["KB_SECRET_KEY"]) as base:
+            print_rates(f"over HTTP ({base}, gunicorn as `make run` serves)",
+                        feed_throughput(http_getter(base), args.rounds), args.rounds)
+        print_rates("in this process (the app's test client)", feed_throughput(in_process_getter(env), args.rounds),
+                    args.rounds)
     finally:
         controller.stop()
 
