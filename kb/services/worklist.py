@@ -1,5 +1,6 @@
-"""What an author works with: their entries by site and status, the sites they may write for,
-the choices the editor offers, and who changed an entry while they were editing it.
+"""What an author works with: their entries by site and status, the published ones due for
+review, the sites they may write for, the choices the editor offers, and who changed an entry
+while they were editing it.
 
 Read-only: nothing here writes or commits. Permissions come from :mod:`kb.services.permissions`.
 """
@@ -7,6 +8,7 @@ Read-only: nothing here writes or commits. Permissions come from :mod:`kb.servic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -71,6 +73,24 @@ def author_sites(user: Any) -> list[Site]:
             return []
         query = query.where(Site.id.in_(ids))
     return list(db.session.scalars(query))
+
+
+def due_for_review(user: Any, today: date) -> list[WorkItem]:
+    """Published entries whose review-by date has come (on or before ``today``), the longest
+    overdue first: of the sites ``user`` edits or leads, or every entry (programme-wide ones
+    too) for an administrator. Each says whether ``user`` may open it in the editor (leads and
+    administrators may; an editor asks a lead)."""
+    if not is_member(user):
+        return []
+    query = select(Entry).where(Entry.status == EntryStatus.PUBLISHED, Entry.review_by.is_not(None),
+                                Entry.review_by <= today)
+    if not is_admin(user):
+        ids = authoring_sites(user)
+        if not ids:
+            return []
+        query = query.where(Entry.site_id.in_(ids))
+    entries = db.session.scalars(query.order_by(Entry.review_by, Entry.title).options(selectinload(Entry.site)))
+    return [WorkItem(entry, can_edit(user, entry)) for entry in entries]
 
 
 @dataclass(frozen=True)

@@ -262,5 +262,14 @@ def return_to_draft(slug: str):
 @bp.get("/account/entries")
 @login_required
 def dashboard():
-    """"Your entries": each site's drafts, reviews, published and archived entries."""
-    return render_template("authoring/dashboard.html", work=worklist.worklist(current_user))
+    """"Your entries": each site's drafts, reviews, published and archived entries, and how
+    many published ones are due for review."""
+    due = worklist.due_for_review(current_user, utcnow().date())
+    return render_template("authoring/dashboard.html", work=worklist.worklist(current_user), due=len(due))
+
+
+@bp.get("/account/entries/review")
+@login_required
+def review_due():
+    """Published entries of the user's sites whose review-by date has come, longest overdue first."""
+    return render_template("authoring/review_due.html", items=worklist.due_for_review(current_user, utcnow().date()))

@@ -8,6 +8,7 @@ navigates returns before the next page is there, and a one-shot read races it on
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from playwright.sync_api import expect
@@ -121,3 +122,18 @@ def test_the_editor_previews_without_javascript(browser, server):
         expect(page.locator("#title")).to_have_value("Preview without scripts")
     finally:
         context.close()
+
+
+def test_entries_due_for_review_are_found_from_your_entries_and_the_page_is_accessible(page, server):
+    _sign_in(page, server, "admin")  # an administrator: every site's entries
+    page.get_by_role("link", name="Your entries").click()
+    page.locator("#due-for-review a").click()
+    expect(page.locator("h1")).to_have_text("Entries due for review")
+    rows = page.locator("#due tbody tr")
+    expect(rows.first).to_be_visible()
+    dates = [date.fromisoformat(value) for value in page.eval_on_selector_all(
+        "#due tbody tr td:first-child time", "times => times.map(t => t.getAttribute('datetime'))")]
+    assert dates == sorted(dates) and dates[-1] <= date.today()
+    page.wait_for_load_state()
+    assert serious_accessibility_violations(page) == []
+    _sign_out(page)
