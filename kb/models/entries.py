@@ -181,6 +181,13 @@ class Entry(db.Model):
         cascade="all, delete-orphan",
         order_by="EntryLink.position",
     )
+    # Other entries' links to this one go with it, as the foreign key's ON DELETE CASCADE has it;
+    # SQLite, which does not enforce foreign keys here, would otherwise keep links to nothing.
+    linked_from: Mapped[list[EntryLink]] = relationship(
+        foreign_keys="EntryLink.to_entry_id",
+        cascade="all, delete-orphan",
+        overlaps="to_entry",
+    )
 
     def __repr__(self) -> str:
         return f"<Entry {self.slug}>"
@@ -272,4 +279,4 @@ class EntryLink(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     from_entry: Mapped[Entry] = relationship(foreign_keys=[from_entry_id], overlaps="links")
-    to_entry: Mapped[Entry] = relationship(foreign_keys=[to_entry_id])
+    to_entry: Mapped[Entry] = relationship(foreign_keys=[to_entry_id], overlaps="linked_from")

@@ -80,10 +80,15 @@ def top_of_segment(
         if len(found.ids):
             contribution = bm25(found, lengths(term.field), average_lengths[term.field])
             scores[found.ids] += np.float32(weights[(term.field, term.text)]) * contribution
-    candidates = np.flatnonzero(mask)
+    candidates = np.flatnonzero(mask)  # in document order
     if len(candidates) > wanted:
-        chosen = np.argpartition(-scores[candidates], wanted - 1)[:wanted]
-        candidates = candidates[chosen]
+        # Hits that tie with the last one wanted are taken in document order, as the ranking
+        # below orders them: taken as they fell, a page and the next could show one hit twice
+        # and another never (a page asks for its own and every earlier page's hits).
+        found = scores[candidates]
+        last = -np.partition(-found, wanted - 1)[wanted - 1]
+        better = candidates[found > last]
+        candidates = np.concatenate([better, candidates[found == last][:wanted - len(better)]])
     order = np.lexsort((candidates, -scores[candidates]))
     return candidates[order], scores[candidates[order]]
 

@@ -171,3 +171,25 @@ def test_scoring_terms_leave_out_words_under_not_and_score_phrases_as_words():
     terms = {(t.field, t.text, t.boost) for t in ranking.scoring_terms(query)}
     assert terms == {("title", "care", 4.0), ("body", "pool", 1.0), ("body", "budget", 1.0)}
     assert ranking.scoring_terms(wq.Not(wq.Term("body", "care"))) == []
+
+
+def test_hits_that_tie_are_ranked_in_document_order_whatever_the_page_size():
+    # 300 hits, many with the same score: every shorter ranking must begin the longer ones, or
+    # paging through results (each page ranks its own and the earlier pages' hits) repeats some.
+    rng = random.Random(7)
+    size = 300
+    ids = np.arange(size, dtype=np.int64)
+    counts = np.asarray([rng.choice([1, 1, 1, 2, 3]) for _ in range(size)], dtype=np.float32)
+    found = postings.Postings(ids, counts)
+    term = ranking.ScoringTerm("body", "care", 1.0)
+    lengths = np.full(size, 10, dtype=np.float32)
+
+    def top(wanted: int) -> list[int]:
+        docs, _ = ranking.top_of_segment((1 << size) - 1, size, [term], lambda field, text: found,
+                                         lambda field: lengths, {("body", "care"): 1.0}, {"body": 10.0}, wanted)
+        return [int(doc) for doc in docs]
+
+    everything = top(size)
+    assert len(set(everything)) == size
+    for wanted in (1, 20, 40, 57, 60, 80, 199):
+        assert top(wanted) == everything[:wanted], wanted
