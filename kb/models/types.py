@@ -41,3 +41,8 @@ def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
 def utcnow() -> datetime:
     """Current time, timezone-aware UTC; evaluated per row, never at import."""
     return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` made timezone-aware: SQLite gives back naive datetimes, which here are UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

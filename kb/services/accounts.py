@@ -40,6 +40,7 @@ from kb.extensions import db
 from kb.links import absolute_url
 from kb.mail import MailSender, Message, deliver, render_message
 from kb.models import NetworkRole, User, UserSession
+from kb.models.types import as_utc
 from kb.services import audit, tokens
 from kb.services.errors import BadRequest, NotAllowed
 from kb.services.permissions import is_member
@@ -106,10 +107,6 @@ def _session_days() -> int:
     return int(current_app.config.get("KB_SESSION_DAYS", SESSION_DAYS)) if has_app_context() else SESSION_DAYS
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite returns naive UTC
-
-
 def start_session(user: User, *, now: datetime, client: str | None = None, replacing: str | None = None) -> str:
     """Start a server-side session for ``user`` (who has just proved who they are) and return the
     id the session cookie must carry (the view stores it as Flask-Login's ``_user_id``).
@@ -155,7 +152,7 @@ def load_user(user_id: str) -> User | None:
         started = _session(user_id)
         if started is None:
             return None
-        if _aware(started.created_at) + timedelta(days=_session_days()) < datetime.now(timezone.utc):
+        if as_utc(started.created_at) + timedelta(days=_session_days()) < datetime.now(timezone.utc):
             return None
         user = db.session.get(User, started.user_id)
         return user if user is not None and user.active else None

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, insert, select, update
@@ -34,14 +34,9 @@ from sqlalchemy.orm import aliased, selectinload
 
 from kb.extensions import db
 from kb.models import DeliveryStatus, DigestDelivery, DigestRun, Subscription
-from kb.models.types import utcnow
+from kb.models.types import as_utc, utcnow
 
 MAX_ERROR = 1000  # characters of an SMTP error kept in the log
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite gives back naive UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 # The log is written with Core statements built once, their values bound at each use: two per
@@ -97,7 +92,7 @@ def claim(record: Record, now: datetime, run_id: int | None) -> str | None:
     if row is None or row.status == DeliveryStatus.SENT:
         return None
     lease = timedelta(seconds=current_app.config["KB_DIGEST_CLAIM_SECONDS"])
-    if row.status == DeliveryStatus.CLAIMED and wall - _aware(row.claimed_at) < lease:
+    if row.status == DeliveryStatus.CLAIMED and wall - as_utc(row.claimed_at) < lease:
         return None  # another run is sending it right now
     taken = db.session.execute(
         update(_LOG)

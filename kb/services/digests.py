@@ -31,7 +31,7 @@ from kb.extensions import db
 from kb.links import absolute_url
 from kb.mail import MailSender, Message, batched, render_message
 from kb.models import DigestRun, Entry, Frequency, Subscription, User
-from kb.models.types import utcnow
+from kb.models.types import as_utc, utcnow
 from kb.services import digest_log, digest_workers
 from kb.services import subscriptions as subscription_service
 from kb.services import unsubscribe
@@ -106,8 +106,7 @@ class RunReport:
 
 def _aware(moment: datetime) -> datetime:
     # SQLite gives back naive UTC; whole seconds, as feeds compare them (kb.services.feeds).
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
+    return as_utc(moment).astimezone(timezone.utc).replace(microsecond=0)
 
 
 def is_due(subscription: Subscription, now: datetime) -> bool:

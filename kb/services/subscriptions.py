@@ -20,7 +20,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from kb import textcheck
 from kb.extensions import db
 from kb.models import Entry, Frequency, Site, Subscription, SubscriptionKind, Theme
+from kb.models.types import as_utc
 from kb.services import feeds
 from kb.services.errors import BadRequest, NotAllowed, NotFound
 from kb.services.filters import Filters
@@ -299,7 +300,7 @@ def preview(subscription: Subscription, now: datetime, limit: int = PREVIEW_LIMI
     deactivated member's preview has no network-only entries. :raise BadRequest: filters that no
     longer parse (cannot happen for rows made through :func:`subscribe`).
     """
-    since, until = _utc(subscription.period_start), _utc(now)
+    since, until = as_utc(subscription.period_start), as_utc(now)
     found = feeds.entries_changed_since(filters_of(subscription), subscription.user, since, limit)
     found = [(entry, published, updated) for entry, published, updated in found if updated <= until]
     changes = feeds.material_changes([entry.id for entry, _, _ in found], since)
@@ -309,5 +310,3 @@ def preview(subscription: Subscription, now: datetime, limit: int = PREVIEW_LIMI
     return Preview(subscription, since, until, items)
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment  # SQLite: naive UTC
