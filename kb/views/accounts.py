@@ -161,9 +161,15 @@ def accept_invitation(token: str):
     if form.validate_on_submit():
         user = users.accept_invitation(token, form.password.data, now=now, client=_client())
         _start_session(user)
-        flash(f"Welcome, {user.name}. Your account is ready.", "success")
-        return redirect(url_for("accounts.account"))
+        return redirect(url_for("accounts.welcome"))
     return render_template("accounts/accept_invitation.html", form=form, person=person, token=token), _status()
+
+
+@bp.route("/account/welcome")
+@login_required
+def welcome():
+    """What a newly set-up account can do next, by role (the page an accepted invitation leads to)."""
+    return render_template("accounts/welcome.html", user=current_user)
 
 
 @bp.route("/account/password-reset", methods=["GET", "POST"])

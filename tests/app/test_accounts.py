@@ -16,6 +16,7 @@ from kb.models import AuditEvent, Membership, NetworkRole, SiteRole, User
 from kb.services import accounts, tokens, users
 from kb.services.errors import BadRequest, NotAllowed
 from tests.factories import NOW, make_site, make_user
+from tests.pages import get_page, text_of
 
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a completely different passphrase"
@@ -124,7 +125,13 @@ def test_invitation_from_form_to_signed_in_with_a_link_under_the_base_url(app, a
     assert "new.person@example.nhs.uk" in page.get_data(as_text=True) and "Nia New" in page.get_data(as_text=True)
     response = newcomer.post(_path(link), data={
         "csrf_token": _csrf(newcomer, _path(link)), "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
-    assert response.status_code == 302 and response.headers["Location"] == "/account/"
+    assert response.status_code == 302 and response.headers["Location"] == "/account/welcome"
+    # The next step: the welcome page offers writing for the site the invitation gave a role in.
+    welcome = get_page(newcomer, "/account/welcome")
+    assert welcome.find("h1").get_text(strip=True) == "Your account is ready"
+    write = welcome.find("a", href="/entries/new?site=leeds")
+    assert write is not None and write.get_text(strip=True) == "Write an entry for Leeds"
+    assert "a lead of Leeds reviews it before it is published" in text_of(welcome.find("main"))
     account = newcomer.get("/account/").get_data(as_text=True)
     assert "Nia New" in account and "new.person@example.nhs.uk" in account and "Editor" in account and "Leeds" in account
     assert users.status(_user("new.person@example.nhs.uk")) == "active"
