@@ -22,7 +22,7 @@ PRIVATE_FOR_ANYONE = ["/sign-in", "/account/password-reset", "/account/password-
                       "/admin/digests", "/unsubscribe/not-a-token"]
 # Pages for everyone: cacheable when nobody is signed in, private for a signed-in person.
 PUBLIC = ["/", ENTRY, "/sites/", "/sites/sheffield", "/themes/", "/search?q=care", "/glossary"]
-STAFF = ["/account/", "/account/password", "/account/entries", "/entries/new", f"{ENTRY}/edit", f"{ENTRY}/history",
+STAFF = ["/account/", "/account/welcome", "/account/password", "/account/entries", "/entries/new", f"{ENTRY}/edit", f"{ENTRY}/history",
          f"{ENTRY}/diff?from=1&to=1", f"{ENTRY}/revisions/1", "/admin/", "/admin/users", "/admin/users/invite",
          "/admin/audit", "/admin/sites/sheffield/edit", "/sites/sheffield/people"]
 
