@@ -26,7 +26,7 @@ For speed (docs/benchmarks.md, ``bench/import.py``): a large import reads and ch
 and turns entry bodies into plain text for search, in worker processes (:mod:`.reading`); new
 entries' own rows are inserted together in one flush, and their child rows, links, first revisions
 and audit events with one INSERT per table for every :data:`FLUSH_BATCH` entries, without ORM
-objects (:meth:`_Run.write_new_entries`); front matter is parsed by libyaml where it is safe to
+objects (:mod:`.new_entries`); front matter is parsed by libyaml where it is safe to
 (:func:`.frontmatter.parse_yaml`).
 """
 
@@ -34,166 +34,50 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable
 
 from flask import current_app, has_app_context
-from sqlalchemy import insert, select
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from kb.extensions import db
-from kb.markdown import to_plain_text
-from kb.models import AuditEvent, Entry, EntryLink, LinkRel, Outcome, Revision, Site, Source, Theme, ThemeTag
-from kb.models.entries import entry_other_site, offer_body_text
+from kb.models import Entry, Site, Theme
+from kb.models.entries import offer_body_text
 from kb.search import indexing
 from kb.services import audit
 from kb.services import entries as entry_service
 from kb.services import sites as site_service
 from kb.services import themes as theme_service
-from kb.services.content_io import frontmatter, reading
+from kb.services.content_io import new_entries, reading
+from kb.services.content_io.candidates import Candidate, Progress, Reader, no_progress
+from kb.services.content_io.new_entries import FLUSH_BATCH
 from kb.services.content_io.report import ImportReport
 from kb.services.content_io.rule import IMPORT_REVISION_PREFIX, Decision, decide, digest, legacy_baselines
-from kb.services.versions import retrying
+from kb.services.content_io.schema import Problem
 from kb.services.records import entry_record, site_record, theme_record
-from kb.services.content_io.schema import Problem, ThemeRecord, validate
+from kb.services.versions import retrying
+
+__all__ = ["Progress", "import_content", "no_progress"]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-Progress = Callable[[list[T], str], Iterable[T]]
-# New entries whose child rows, links, revisions and audit events are inserted together.
-FLUSH_BATCH = 500
-# What write_new_entries inserts for a new entry, in an order its foreign keys allow.
-_NEW_ENTRY_TABLES = (entry_other_site, ThemeTag, Source, Outcome, EntryLink, Revision, AuditEvent)
-# What the import reads of an entry it has just inserted (its other columns load if asked for).
-_NEW_ENTRY_COLUMNS = (Entry.id, Entry.slug, Entry.status, Entry.visibility, Entry.version)
 # An entry's collections: an existing entry's are loaded in batches before it is compared with its
 # file (_load_collections).
 _ENTRY_COLLECTIONS = ("other_sites", "theme_tags", "sources", "outcomes", "links")
 
 
-def no_progress(items: list[T], label: str) -> Iterable[T]:
-    """The default progress reporter: none."""
-    return items
+class _Run(Reader):
+    """One import: the files read and checked (:class:`.candidates.Reader`), then decided about
+    under :mod:`.rule` and written in one transaction."""
 
-
-@dataclass
-class _Candidate:
-    """A file (or a theme in ``themes.yml``) that passed the schema, waiting to be written."""
-
-    path: Path
-    slug: str
-    record: dict[str, Any]
-    parsed: frontmatter.ParsedYaml | frontmatter.LineMap  # anything with line_for(loc)
-    line: int = 1
-    position: int = 0
-    body_text: str | None = None  # an entry's to_plain_text(body), derived when its file was read
-
-
-class _Run:
     def __init__(self, root: Path, now: datetime, progress: Progress, take_file: set[tuple[str, str]],
                  write_index: bool = True, workers: int | None = None):
-        self.root = root
+        super().__init__(root, progress)
         self.workers = workers  # asked for; self.pool holds the processes during run()
-        self.pool = reading.Workers(0)
-        self.paths: dict[str, list[Path]] = {}
         self.write_index = write_index
         self.now = now
-        self.progress = progress
         self.take_file = take_file
-        self.report = ImportReport()
-
-    # -- reading ---------------------------------------------------------------------------
-
-    def fail(self, path: Path, line: int, message: str) -> None:
-        self.report.errors.append(f"{path}:{line}: {message}")
-
-    def fail_all(self, path: Path, parsed: frontmatter.ParsedYaml | frontmatter.LineMap,
-                 problems: list[Problem]) -> None:
-        for problem in problems:
-            self.fail(path, parsed.line_for(problem.loc), problem.message)
-
-    def read_markdown(self, folder: str, label: str) -> list[_Candidate]:
-        """The valid files of ``folder`` (``sites`` or ``entries``), read by :mod:`.reading`; the
-        others are reported."""
-        paths = self.paths[folder]
-        candidates = []
-        # The progress bar moves as each file's result arrives (in order) from the readers.
-        results = self.pool.read(paths, self.root, folder)
-        try:
-            for _ in self.progress(paths, label):
-                read = next(results)
-                for line, message in read.errors:
-                    self.fail(read.path, line, message)
-                if read.record is not None:
-                    candidates.append(_Candidate(read.path, read.slug, read.record, read.lines,
-                                                 body_text=read.body_text))
-        finally:
-            results.close()
-        return candidates
-
-    def read_themes(self) -> list[_Candidate]:
-        path = self.root / "themes.yml"
-        if not (path.exists() or path.is_symlink()):
-            return []
-        try:
-            parsed = frontmatter.parse_yaml(frontmatter.read_text(path, self.root))
-        except frontmatter.ContentFileError as exc:
-            self.fail(path, exc.line, exc.message)
-            return []
-        if not isinstance(parsed.data, list):
-            self.fail(path, 1, "themes.yml must be a list of themes ('- slug: …')")
-            return []
-        candidates, problems, seen = [], [], set()
-        for index, item in enumerate(parsed.data):
-            validated, item_problems = validate(ThemeRecord, item)
-            problems += [Problem((index, *p.loc), f"theme {index + 1}: {p.message}") for p in item_problems]
-            if validated is not None:
-                if validated.slug in seen:
-                    problems.append(Problem((index, "slug"), f"theme {index + 1}: slug {validated.slug!r} is used twice"))
-                seen.add(validated.slug)
-                candidates.append(_Candidate(path, validated.slug, validated.model_dump(), parsed,
-                                             line=parsed.line_for((index,)), position=index))
-        if problems:
-            self.fail_all(path, parsed, problems)
-            return []
-        return candidates
-
-    def markdown_files(self, folder: str) -> list[Path]:
-        directory = self.root / folder
-        if not directory.is_dir():
-            return []
-        if not directory.resolve().is_relative_to(self.root.resolve()):
-            self.fail(directory, 1, f"resolves to {directory.resolve()}, outside {self.root}: refused")
-            return []
-        # Links and other non-regular files are kept here, to be refused with a message when read.
-        try:
-            return sorted(p for p in directory.iterdir() if p.suffix == ".md" and not p.is_dir())
-        except OSError as exc:
-            self.fail(directory, 1, f"cannot be read: {exc.strerror}")
-            return []
-
-    # -- checking references ---------------------------------------------------------------
-
-    def entry_reference_problems(
-        self, candidate: _Candidate, sites: set[str], themes: set[str], entries: set[str]
-    ) -> list[Problem]:
-        record, problems = candidate.record, []
-        if record.get("site") and record["site"] not in sites:
-            problems.append(Problem(("site",), f"site: there is no site {record['site']!r}"))
-        for i, slug in enumerate(record.get("other_sites", [])):
-            if slug not in sites:
-                problems.append(Problem(("other_sites", i), f"other_sites.{i}: there is no site {slug!r}"))
-        for i, tag in enumerate(record["themes"]):
-            if tag["theme"] not in themes:
-                problems.append(Problem(("themes", i, "theme"), f"themes.{i}.theme: there is no theme {tag['theme']!r}"))
-        for i, link in enumerate(record.get("links", [])):
-            if link["entry"] == candidate.slug:
-                problems.append(Problem(("links", i, "entry"), f"links.{i}.entry: an entry cannot link to itself"))
-            elif link["entry"] not in entries:
-                problems.append(Problem(("links", i, "entry"), f"links.{i}.entry: there is no entry {link['entry']!r}"))
-        return problems
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -266,8 +150,8 @@ class _Run:
 
     # -- deciding --------------------------------------------------------------------------
 
-    def decisions(self, kind: str, candidates: list[_Candidate], rows: dict[str, Any],
-                  record_of: Callable[[Any], dict[str, Any]]) -> list[tuple[_Candidate, Any, Decision, str]]:
+    def decisions(self, kind: str, candidates: list[Candidate], rows: dict[str, Any],
+                  record_of: Callable[[Any], dict[str, Any]]) -> list[tuple[Candidate, Any, Decision, str]]:
         """Each candidate with its row (or None), what :func:`.rule.decide` says, and its digest.
 
         Rows met for the first time since migration 0006 get their baseline stored here, and
@@ -300,7 +184,7 @@ class _Run:
             decided.append((candidate, row, decision, file_digest))
         return decided
 
-    def conflict(self, kind: str, candidate: _Candidate, *, never_imported: bool) -> None:
+    def conflict(self, kind: str, candidate: Candidate, *, never_imported: bool) -> None:
         what = ("exists in the database but was never imported from this file (it was created or saved "
                 "on the web)") if never_imported else "changed on the web since it was imported"
         target = f"{kind}/{candidate.slug}"
@@ -312,7 +196,7 @@ class _Run:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def write_themes(self, candidates: list[_Candidate]) -> None:
+    def write_themes(self, candidates: list[Candidate]) -> None:
         existing = {t.slug: t for t in db.session.scalars(select(Theme))}
         for candidate, theme, decision, file_digest in self.decisions("themes", candidates, existing, theme_record):
             if decision in (Decision.CREATE, Decision.APPLY):
@@ -334,7 +218,7 @@ class _Run:
                 theme.position = candidate.position
         db.session.flush()
 
-    def write_sites(self, candidates: list[_Candidate]) -> None:
+    def write_sites(self, candidates: list[Candidate]) -> None:
         existing = {s.slug: s for s in db.session.scalars(select(Site))}
         decided = self.decisions("sites", candidates, existing, site_record)
         for candidate, site, decision, file_digest in self.progress(decided, "Importing sites"):
@@ -356,31 +240,32 @@ class _Run:
                              imported_from=candidate.path.name)
         db.session.flush()
 
-    def write_entries(self, candidates: list[_Candidate]) -> None:
+    def write_entries(self, candidates: list[Candidate]) -> None:
         lookups = entry_service.Lookups(
             sites={s.slug: s for s in db.session.scalars(select(Site))},
             themes={t.slug: t for t in db.session.scalars(select(Theme))},
             entries={e.slug: e for e in db.session.scalars(select(Entry))},
         )
-        changed: list[tuple[Entry, _Candidate, tuple[str, str] | None]] = []
+        changed: list[tuple[Entry, Candidate, tuple[str, str] | None]] = []
         _load_collections([lookups.entries[c.slug] for c in candidates if c.slug in lookups.entries])
         # First every changed entry's own fields (creating new ones), so that links written in
         # the second pass can point at entries created by this same import.
         decided = [item for item in self.decisions("entries", candidates, lookups.entries, entry_record)
                    if item[2] in (Decision.CREATE, Decision.APPLY)]
-        new_rows: list[tuple[_Candidate, dict[str, Any]]] = []
+        new_rows: list[tuple[Candidate, dict[str, Any]]] = []
         for candidate, entry, _, file_digest in self.progress(decided, "Importing entries"):
             if entry is None:
-                new_rows.append((candidate, self.new_entry_row(candidate, file_digest, lookups)))
+                new_rows.append((candidate, new_entries.new_entry_row(candidate, file_digest, lookups, self.now)))
             else:
                 changed.append(self.write_fields(candidate, entry, file_digest, lookups))
         db.session.flush()
         # New entries' own rows are inserted together here; then their child rows, links, first
-        # revisions and audit events, FLUSH_BATCH entries at a time (see write_new_entries).
-        new = self.insert_new_entries(new_rows, lookups)
+        # revisions and audit events, FLUSH_BATCH entries at a time (see new_entries.write_new_entries).
+        new = new_entries.insert_new_entries(new_rows, lookups)
         changed += new
         for start in range(0, len(new), FLUSH_BATCH):
-            self.write_new_entries(new[start:start + FLUSH_BATCH], lookups)
+            new_entries.write_new_entries(new[start:start + FLUSH_BATCH], lookups, self.now)
+            self.report.created["entries"] += len(new[start:start + FLUSH_BATCH])
         for entry, candidate, before in changed:
             if before is None:
                 continue
@@ -394,8 +279,8 @@ class _Run:
             self.count("entries", False)
             self.audit_entry(entry, candidate, before)
 
-    def write_fields(self, candidate: _Candidate, entry: Entry, file_digest: str,
-                     lookups: entry_service.Lookups) -> tuple[Entry, _Candidate, tuple[str, str]]:
+    def write_fields(self, candidate: Candidate, entry: Entry, file_digest: str,
+                     lookups: entry_service.Lookups) -> tuple[Entry, Candidate, tuple[str, str]]:
         """Everything of an existing entry but its links (:func:`~kb.services.entries.apply_fields`);
         returns the entry with its status and visibility before."""
         before = (entry.status.value, entry.visibility.value)
@@ -405,96 +290,11 @@ class _Run:
         entry.imported_digest = file_digest
         return entry, candidate, before
 
-    def new_entry_row(self, candidate: _Candidate, file_digest: str, lookups: entry_service.Lookups) -> dict[str, Any]:
-        """The ``entry`` row of a new entry: the columns :func:`~kb.services.entries.apply_own_fields`
-        would set, its plain text, and version 1, as :func:`~kb.services.entries.record_revision`
-        would make it (the revision itself is :meth:`write_new_entries`')."""
-        row = entry_service.own_fields(candidate.record, lookups)
-        site = row.pop("site")
-        body_text = candidate.body_text if candidate.body_text is not None else to_plain_text(row["body"])
-        return {**row, "site_id": site.id if site is not None else None, "body_text": body_text,
-                "slug": candidate.slug, "version": 1, "modified_at": self.now, "imported_digest": file_digest}
-
-    def insert_new_entries(self, rows: list[tuple[_Candidate, dict[str, Any]]],
-                           lookups: entry_service.Lookups) -> list[tuple[Entry, _Candidate, None]]:
-        """Insert the new entries' own rows together, and queue their index updates; returns each
-        entry, loaded, with its candidate (and None: it is new).
-
-        One INSERT for them all rather than the unit of work's, which SQLite makes one statement per
-        row (its RETURNING cannot promise the rows' order); then the columns the import reads of
-        them are loaded in batches. Their child rows are inserted without ORM objects too
-        (write_new_entries): the import never reads their collections.
-        """
-        if not rows:
-            return []
-        db.session.execute(insert(Entry.__table__), [row for _, row in rows])
-        slugs = [candidate.slug for candidate, _ in rows]
-        for start in range(0, len(slugs), FLUSH_BATCH):
-            for entry in db.session.scalars(select(Entry).where(Entry.slug.in_(slugs[start:start + FLUSH_BATCH]))
-                                            .options(load_only(*_NEW_ENTRY_COLUMNS))):
-                lookups.entries[entry.slug] = entry
-        new = [(lookups.entries[candidate.slug], candidate, None) for candidate, _ in rows]
-        indexing.queue_updates(db.session(), {entry.id for entry, _, _ in new})
-        return new
-
-    def write_new_entries(self, batch: list[tuple[Entry, _Candidate, None]], lookups: entry_service.Lookups) -> None:
-        """The other sites, theme tags, sources, outcomes, links, first revision and audit event of
-        each entry of ``batch``, which this import has just inserted: one INSERT per table.
-
-        The same rows :func:`~kb.services.entries.apply_fields`, :func:`~kb.services.entries.apply_links`
-        and :func:`~kb.services.entries.record_revision` write through the ORM, from the same
-        values (:func:`~kb.services.entries.child_rows`), without an ORM object per row (the unit
-        of work's bookkeeping for them was most of an import's time) and without the flushes
-        those functions make per entry to clear old rows and claim the next version
-        (:mod:`kb.services.versions`): a row inserted by this very transaction has no old rows
-        and cannot be claimed by anyone else before it commits. The revision's snapshot is the
-        file's record, which equals :func:`~kb.services.records.entry_record` of the entry written
-        from it (:func:`~kb.services.records.entry_from_validated`; tested).
-        """
-        rows: dict[Any, list[dict[str, Any]]] = {table: [] for table in _NEW_ENTRY_TABLES}
-        for entry, candidate, _ in batch:
-            record = candidate.record
-            rows[entry_other_site] += [{"entry_id": entry.id, "site_id": site.id}
-                                       for site in entry_service.other_sites_of(record, lookups)]
-            for model, values in entry_service.child_rows(record, lookups).items():
-                for row in values:
-                    row = {**row, "entry_id": entry.id}
-                    if "theme" in row:
-                        row["theme_id"] = row.pop("theme").id
-                    rows[model].append(row)
-            rows[EntryLink] += [{"from_entry_id": entry.id, "to_entry_id": lookups.entries[link["entry"]].id,
-                                 "rel": LinkRel(link["rel"]), "position": i}
-                                for i, link in enumerate(record.get("links", []))]
-            rows[Revision].append({"entry_id": entry.id, "number": entry.version, "snapshot": record, "author_id": None,
-                                   "created_at": self.now, "minor": False,
-                                   "summary": f"{IMPORT_REVISION_PREFIX}{candidate.path.name}"})
-            rows[AuditEvent].append(audit.event_values("entry_imported", actor=None, subject=f"entry:{entry.slug}",
-                                                       now=self.now, **self.audit_detail(entry, candidate, None)))
-            self.count("entries", True)
-        for table, values in rows.items():
-            if values:
-                # Core's INSERT of the table: the ORM's bulk INSERT spent three times as long on
-                # its bookkeeping as SQLite did inserting.
-                db.session.execute(insert(getattr(table, "__table__", table)), values)
-
-    def audit_entry(self, entry: Entry, candidate: _Candidate, before: tuple[str, str] | None) -> None:
+    def audit_entry(self, entry: Entry, candidate: Candidate, before: tuple[str, str] | None) -> None:
         """Record a change of status or visibility of an existing entry as ``entry_imported``."""
         if before != (entry.status.value, entry.visibility.value):
             audit.record("entry_imported", actor=None, subject=f"entry:{entry.slug}", now=self.now,
-                         **self.audit_detail(entry, candidate, before))
-
-    @staticmethod
-    def audit_detail(entry: Entry, candidate: _Candidate, before: tuple[str, str] | None) -> dict[str, Any]:
-        """What ``entry_imported`` says of an entry: created (``before`` None), or what changed."""
-        after = (entry.status.value, entry.visibility.value)
-        detail: dict[str, Any] = {"imported_from": candidate.path.name, "version": entry.version}
-        if before is None:
-            detail.update(created=True, status=after[0], visibility=after[1])
-        else:
-            for name, old, new in zip(("status", "visibility"), before, after):
-                if old != new:
-                    detail[name] = f"{old} → {new}"
-        return detail
+                         **new_entries.audit_detail(entry, candidate, before))
 
     def count(self, kind: str, created: bool) -> None:
         (self.report.created if created else self.report.updated)[kind] += 1
