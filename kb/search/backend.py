@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Mapping, Protocol
 
 from kb.search.documents import IndexDocument
 
-SORTS = ("relevance", "newest", "oldest", "title")
+SORTS = ("relevance", "strength", "newest", "oldest", "title")
 FACETS = ("type", "site", "theme", "polarity", "year", "strength")
 
 
@@ -39,6 +39,10 @@ class SearchRequest:
     offset: int = 0
     limit: int = 20
     time_budget: float = 2.0
+    # Ranking only: (facet, value) pairs, each lifting the entries that have it above those that
+    # do not, under "Best match" (facets as in FACETS, plus "tag" for "<theme>:<polarity>").
+    # They never change which entries match or how many.
+    prefer: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -106,3 +106,25 @@ def merge_segments(tops: list[tuple[int, SegmentTop]], wanted: int) -> list[int]
 def term_weight(term: ScoringTerm, doc_frequency: int, doc_count: int) -> float:
     """The term's boost times its inverse document frequency."""
     return term.boost * idf(doc_frequency, doc_count)
+
+
+def in_tiers(hits: list[int], tiers: list[list[int]], wanted: int,
+             order: Callable[[list[int], int], list[int]]) -> list[int]:
+    """The first ``wanted`` of ``hits`` (a bit set per segment), tier by tier.
+
+    The hits in ``tiers[0]`` (a bit set per segment) come first, then those of ``tiers[1]`` not
+    already taken, and so on, and last the hits in no tier; within each, ``order(bits, n)`` gives
+    the global document numbers of the first ``n``. ("Strongest evidence first" ranks by
+    strength this way, and each strength by relevance or date.)
+    """
+    found: list[int] = []
+    left = list(hits)
+    for tier in [*tiers, None]:
+        if len(found) >= wanted or not any(left):
+            break
+        group = left if tier is None else [h & t for h, t in zip(left, tier)]
+        if any(group):
+            found += order(group, wanted - len(found))
+        if tier is not None:
+            left = [h & ~t for h, t in zip(left, tier)]
+    return found[:wanted]

@@ -4,6 +4,10 @@ Candidates are every word one edit away (a letter deleted, swapped, changed or a
 in the index's unstemmed vocabulary; the one found in the most entries the reader may read
 wins. Checking a few hundred candidate words against the term dictionary is fast at any index
 size, where Whoosh's own corrector walks the whole vocabulary.
+
+Only words no visible entry contains are respelled, in place, so a misspelling inside a longer
+search keeps the other words ("infomation governance" → "information governance"); the search
+offers it whenever some words found nothing, even if the others found entries on their own.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from kb.search import ranking, segment_arrays, segment_writer, similar, spelling
+from kb.search import preference, ranking, segment_arrays, segment_writer, similar, spelling
 from kb.search.backend import FACETS, Hit, IndexUnavailable, SearchHits, SearchRequest
 from kb.search.documents import IndexDocument
 from kb.search.glossary import Glossary
@@ -361,6 +361,7 @@ class _Search:
         compiled = self.compile(request.text)
         notices = list(compiled.notices)
         matches = self.match(compiled)
+        all_words = compiled  # what "Did you mean" must beat: entries with all of the words
         if compiled.query is not None and not any(matches) and _is_all_words(compiled):
             any_words = self.compile(request.text, any_word=True)
             any_matches = self.match(any_words)
@@ -373,8 +374,10 @@ class _Search:
         facets = self.facet_counts(matches, filters)
         page = self.page(compiled, hits)
         suggestion = None
-        if compiled.words and total < SUGGEST_BELOW and not self.partial:
-            suggestion = self.suggest(compiled, total)
+        if compiled.words and not self.partial and (total < SUGGEST_BELOW or compiled is not all_words):
+            # With some words found nothing, "infomation governance" still finds entries with
+            # "governance": a respelling is offered if it finds more entries with all the words.
+            suggestion = self.suggest(all_words, total if compiled is all_words else 0)
         if self.partial:
             notices.append("This search took too long, so these are the results found so far. Try fewer or more specific words.")
         return SearchHits(total, page, facets, notices, self.partial, suggestion, compiled.highlight)
@@ -544,7 +547,17 @@ class _Search:
         sort = request.sort
         if sort == "relevance" and (compiled.query is None or compiled.query is wq.NullQuery):
             sort = "newest"
-        if sort == "relevance":
+        if sort == "strength":
+            ranked = compiled.query is not None and compiled.query is not wq.NullQuery
+            tiers = [[self.backend.term_bits(leaf, "strength", value) for leaf, _ in self.leaves]
+                     for value in reversed(STRENGTHS)]
+            docnums = ranking.in_tiers(hits, tiers, wanted, lambda bits, n: (
+                self._ranked(compiled.query, bits, n) if ranked else self._sorted(bits, "newest", n)))[request.offset:]
+        elif sort == "relevance" and request.prefer:
+            # Entries tagged with what the question asks about first (kb/search/preference.py).
+            tiers = preference.tiers(self.backend.term_bits, self.leaves, request.prefer)
+            docnums = ranking.in_tiers(hits, tiers, wanted, lambda bits, n: self._ranked(compiled.query, bits, n))[request.offset:]
+        elif sort == "relevance":
             docnums = self._ranked(compiled.query, hits, wanted)[request.offset:]
         else:
             docnums = self._sorted(hits, sort, wanted)[request.offset:]

@@ -1,11 +1,12 @@
 """Turn the reader's search text into a Whoosh query, without ever raising.
 
-The text is first tidied (:func:`kb.search.querytext.tidy`) and glossary forms are expanded
-to all their synonyms. Whoosh's parser then runs with only the plugins readers need — words,
-phrases, brackets, AND/OR/NOT and trailing ``*`` — so that ranges, boosts, fuzzy edits and raw
-field names are never interpreted. A prefix is expanded from the vocabulary of real (unstemmed)
-words, at most :data:`MAX_PREFIX_TERMS` of them, because Whoosh's own prefix query matches
-against stems and can expand to thousands of terms.
+The text is first tidied (:func:`kb.search.querytext.tidy`), question and filler words ("what",
+"how", "helped" …) are left out (:func:`kb.search.questions.meaningful_tokens`, with a notice), and
+glossary forms are expanded to all their synonyms. Whoosh's parser then runs with only the
+plugins readers need — words, phrases, brackets, AND/OR/NOT and trailing ``*`` — so that ranges,
+boosts, fuzzy edits and raw field names are never interpreted. A prefix is expanded from the
+vocabulary of real (unstemmed) words, at most :data:`MAX_PREFIX_TERMS` of them, because Whoosh's
+own prefix query matches against stems and can expand to thousands of terms.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from whoosh.qparser.plugins import MultifieldPlugin
 
 from kb.search.glossary import Glossary
 from kb.search.querytext import Token, join, tidy, tokenize, words_of
+from kb.search.questions import left_out_notice, meaningful_tokens
 from kb.search.schema import FIELD_BOOSTS, TEXT_FIELDS, build_schema, stem_word, text_analyzer
 
 MAX_PREFIX_TERMS = 50
@@ -69,7 +71,11 @@ def compile_query(
     notices = list(tidied.notices)
     if not tidied.text.strip():
         return CompiledQuery(None, tuple(notices), frozenset(), ())
-    tokens = tokenize(tidied.text)
+    # Question and filler words ("what", "how", "helped" …) do not drive matching or highlighting.
+    tokens, left_out = meaningful_tokens(tokenize(tidied.text), analyse)
+    left_out = tuple(w for w in left_out if analyse(w))  # stop words were never searched for
+    if left_out:
+        notices.append(left_out_notice(left_out))
     has_operators = any(t.kind in ("operator", "open", "phrase") or t.text.endswith("*") for t in tokens)
     expanded_tokens = glossary.expand(tokens, analyse)
     parsed = _plain_words(expanded_tokens, any_word) if expanded_tokens == tokens else None

@@ -82,6 +82,7 @@ def _conditions(filters: Filters, site: Site | None, theme: Theme | None, user: 
 
 
 _ORDER = {
+    "strength": (Entry.evidence_strength.desc().nulls_last(), Entry.published_on.desc(), Entry.title),
     "newest": (Entry.published_on.desc(), Entry.title),
     "oldest": (Entry.published_on.asc(), Entry.title),
     "title": (Entry.title, Entry.published_on.desc()),

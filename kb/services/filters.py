@@ -19,7 +19,9 @@ from kb.services.content_io.schema import SLUG_PATTERN
 
 MAX_QUERY_LENGTH = 500
 MAX_PAGE = 10_000
-SORTS = {"relevance": "Best match", "newest": "Newest first", "oldest": "Oldest first", "title": "Title A to Z"}
+# "strength": evaluation evidence strongest first (then best match, or newest), other entries after.
+SORTS = {"relevance": "Best match", "strength": "Strongest evidence first", "newest": "Newest first",
+         "oldest": "Oldest first", "title": "Title A to Z"}
 TYPED_FILTERS = frozenset({"site", "theme", "polarity", "type", "strength", "year"})
 _STRENGTH = re.compile(r"^(?:>=)?([0-9]+)$")
 _SLUG = re.compile(SLUG_PATTERN)

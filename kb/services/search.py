@@ -24,7 +24,7 @@ from kb.models import Entry, EntryStatus, EntryType, Site, Theme, Visibility
 from kb.search.backend import Hit, IndexUnavailable, SearchRequest
 from kb.search.documents import ANYONE, MEMBERS
 from kb.search.snippets import highlight, snippet
-from kb.services import browse, dataversion
+from kb.services import best_bets as bets, browse, dataversion
 from kb.services.entries import CARD_COLUMNS, EntryCard
 from kb.services.errors import BadRequest, NotFound
 from kb.services.filters import Filters
@@ -88,11 +88,26 @@ class SearchPage:
     unavailable: str | None = None
     site: Site | None = None
     theme: Theme | None = None
+    best_bets: list[bets.BestBet] = field(default_factory=list)  # offered above the results
 
     @property
     def sort(self) -> str:
         """The sort in force."""
         return self.filters.effective_sort
+
+    @property
+    def active(self) -> list[tuple[Facet, FacetOption]]:
+        """The facet options chosen, each with its facet."""
+        return [(facet, option) for facet in self.facets for option in facet.options if option.selected]
+
+    @property
+    def evidence_count(self) -> int | None:
+        """How many results there would be with the type "evaluation evidence" (the type facet's
+        count, so among what the reader may see); ``None`` when there are no facets."""
+        for facet in self.facets:
+            if facet.name == "type":
+                return next((o.count for o in facet.options if o.value == EntryType.EVIDENCE.value), 0)
+        return None
 
 
 def readers_of(user: Any) -> tuple[str, ...]:
@@ -110,6 +125,7 @@ def search(filters: Filters, user: Any, page_size: int = 20) -> SearchPage:
     :raise NotFound: if the page is past the last page of results.
     """
     site, theme = _named(Site, filters.site, "site"), _named(Theme, filters.theme, "theme")
+    question = bets.question_of(filters)  # themes, polarity, evidence asked for: best bets, ranking
     request = SearchRequest(
         text=filters.q,
         readers=readers_of(user),
@@ -119,10 +135,12 @@ def search(filters: Filters, user: Any, page_size: int = 20) -> SearchPage:
         offset=(filters.page - 1) * page_size,
         limit=page_size,
         time_budget=current_app.config["KB_SEARCH_SECONDS"],
+        prefer=bets.preferences(question),
     )
     try:
         with _taking_turns():
             hits = search_backend.backend().search(request)
+            offered = bets.best_bets(question, filters, readers_of(user))  # their counts are searches too
     except IndexUnavailable as error:
         return _fallback(filters, user, page_size, error.message)
     pages = max(1, math.ceil(hits.total / page_size))
@@ -137,6 +155,7 @@ def search(filters: Filters, user: Any, page_size: int = 20) -> SearchPage:
         facets=_facets(hits.facets, filters),
         notices=hits.notices,
         suggestion=hits.suggestion,
+        best_bets=offered,
         partial=hits.partial,
         site=site,
         theme=theme,

@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 from kb import markdown
 from kb.models import EntryType
 from kb.services.filters import ARG_ORDER as _ARG_ORDER, Filters
+from kb.views.evidence_display import evidence_facts, strength_reason, strength_scale
 
 
 def _internal_hosts() -> frozenset[str]:
@@ -86,25 +87,33 @@ def type_tag(entry_type: EntryType) -> Markup:
 
 
 def entry_card(entry, heading_level: int = 3, title: Markup | None = None, summary: Markup | None = None,
-               snippet: Markup | None = None) -> Markup:  # noqa: ANN001 - Entry or EntryCard
-    """An entry as an NHS.UK clickable card: its type (and "Network only"), its title linking to
-    it, its summary, a search snippet if given, and its site and date.
+               snippet: Markup | None = None, reason: str | None = None) -> Markup:  # noqa: ANN001 - Entry or EntryCard
+    """An entry as an NHS.UK clickable card: its type (and "Network only"), for evidence its
+    strength and where its figures come from, its title linking to it, its summary, a search
+    snippet if given, and its site and date. Every listing of entries uses it (search results,
+    theme and site pages, the home page), so readers see the same facts wherever they choose.
 
     ``title`` and ``summary``, when given, are already marked-up search highlights; otherwise the
-    entry's own are escaped. A function rather than a macro: a results page shows twenty cards,
-    and Jinja spent a twentieth of the search page's time writing them piece by piece.
+    entry's own are escaped. ``reason`` (a theme tag's "because" note) is shown instead of the
+    summary. A function rather than a macro: a results page shows twenty cards, and Jinja spent a
+    twentieth of the search page's time writing them piece by piece.
     """
     network = ' <strong class="nhsuk-tag nhsuk-tag--grey">Network only</strong>' if entry.visibility.value == "network" else ""
+    facts = evidence_facts(entry)
     place = escape(entry.site.name) if entry.site else "Network-wide"
     when = f" · {long_date(entry.published_on)}" if entry.published_on else ""
     found = f'\n    <p class="nhsuk-body-s kb-snippet">{snippet}</p>' if snippet else ""
+    if reason is not None:
+        described = f'<p class="nhsuk-card__description kb-card-reason">{escape(reason)}</p>'
+    else:
+        described = f'<p class="nhsuk-card__description">{escape(entry.summary) if summary is None else summary}</p>'
     return Markup(
         f'<li class="nhsuk-card nhsuk-card--clickable">\n  <div class="nhsuk-card__content">\n'
-        f'    <p class="nhsuk-body-s nhsuk-u-margin-bottom-2">{type_tag(entry.type)}{network}</p>\n'
+        f'    <p class="nhsuk-body-s nhsuk-u-margin-bottom-2 kb-card-kind">{type_tag(entry.type)}{network}{" " + facts if facts else ""}</p>\n'
         f'    <h{heading_level} class="nhsuk-card__heading nhsuk-heading-s">\n'
         f'      <a class="nhsuk-card__link" href="{escape(entry_url(entry.slug))}">{escape(entry.title) if title is None else title}</a>\n'
         f'    </h{heading_level}>\n'
-        f'    <p class="nhsuk-card__description">{escape(entry.summary) if summary is None else summary}</p>{found}\n'
+        f'    {described}{found}\n'
         f'    <p class="nhsuk-body-s kb-meta nhsuk-u-margin-bottom-0">{place}{escape(when)}</p>\n'
         f'  </div>\n</li>\n')
 
@@ -184,7 +193,9 @@ def _parameter(name: str, value: str) -> str:
 def register_template_helpers(app: Flask) -> None:
     """Install filters and globals on ``app``'s Jinja environment."""
     app.jinja_env.filters.update(markdown=render_markdown, long_date=long_date, source_date=source_date)
-    app.jinja_env.globals.update(search_url=search_url, entry_url=entry_url, facet_list=facet_list, type_tag=type_tag, entry_card=entry_card, entry_types=list(EntryType))
+    app.jinja_env.globals.update(search_url=search_url, entry_url=entry_url, facet_list=facet_list, type_tag=type_tag, entry_card=entry_card, entry_types=list(EntryType),
+                                  strength_scale=strength_scale, evidence_facts=evidence_facts,
+                                  strength_reason=strength_reason)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

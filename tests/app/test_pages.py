@@ -46,7 +46,7 @@ def test_entry_page_shows_type_site_tags_evidence_summary_sources_and_links(cont
         assert text_of(item).replace(" :", ":") == f"{tag.polarity.label} {tag.theme.name}: {tag.note}"
     box = text_of(page.find(id="evidence-summary"))
     assert entry.evidence_design.label in box
-    assert f"{entry.evidence_strength} out of 5" in box
+    assert f"Strength {entry.evidence_strength} of 5" in box
     assert entry.evidence_provenance.label in box
     for outcome in entry.outcomes:
         assert outcome.value in box
