@@ -32,6 +32,8 @@ variable               meaning                                                  
                        or ``smtp[s]://user:password@host:port[?starttls=1]``
 ``KB_MAIL_FROM``       the From address of every email                                ``Pioneer Knowledge Base
                                                                                       <no-reply@localhost>``
+``KB_FEEDBACK_EMAIL``  where the feedback form (/feedback) sends what people write      ``Pioneer network team
+                                                                                      <feedback@localhost>``
 ``KB_DIGEST_CLAIM_``    seconds after which a digest claimed by a send-digests run     ``900``
 ``SECONDS``            that died in mid-send is taken over (kb/services/digests.py)
 ``KB_DIGEST_WORKERS``  processes a send-digests run of 1,000 members or more is       one per core, and
@@ -123,6 +125,8 @@ def load(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dic
         "KB_SEARCH_CACHE_MB": int(env.get("KB_SEARCH_CACHE_MB", "1024")),
         "KB_MAIL_URL": env.get("KB_MAIL_URL", "outbox"),
         "KB_MAIL_FROM": env.get("KB_MAIL_FROM", "Pioneer Knowledge Base <no-reply@localhost>"),
+        # The network team's mailbox: feedback from /feedback is emailed here (kb/services/feedback.py).
+        "KB_FEEDBACK_EMAIL": env.get("KB_FEEDBACK_EMAIL", "Pioneer network team <feedback@localhost>"),
         # send-digests: a claim on a member's digest older than this, left by a run that died
         # mid-send, is taken over by the next run (kb/services/digests.py).
         "KB_DIGEST_CLAIM_SECONDS": int(env.get("KB_DIGEST_CLAIM_SECONDS", "900")),

@@ -3,8 +3,8 @@
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from kb.views import (accounts, admin, assets, authoring, digests, entries, feeds, glossary, home, revisions, search,
-                      sites, subscriptions, themes, users)
+from kb.views import (accounts, admin, assets, authoring, digests, entries, feeds, glossary, home, pages, revisions,
+                      search, sites, subscriptions, themes, users)
 
 # The largest value of an Integer column on PostgreSQL (and so of every id and revision number).
 MAX_ROUTE_INT = 2**31 - 1
@@ -26,6 +26,6 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInt
     # authoring and revisions come before entries: /entries/new must not be taken for a slug.
     for module in (home, authoring, revisions, entries, sites, themes, search, glossary, accounts, users, admin, assets,
-                   feeds, subscriptions, digests):
+                   feeds, subscriptions, digests, pages):
         app.register_blueprint(module.bp)
     app.register_blueprint(digests.admin_bp)

@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import Field, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, Field, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from kb.extensions import login_manager
@@ -71,6 +71,8 @@ class SiteForm(Form):
     website = StringField("Website (optional)", description="An address starting http:// or https://.")
     summary = TextAreaField("Summary", description="One or two plain sentences, up to 400 characters.")
     profile = TextAreaField("Profile (optional)", description="Markdown. Headings, lists and links are allowed.")
+    reviewed = BooleanField("I have checked that everything on this site's page is still right",
+                            description="Its page will say it was last reviewed today.")
 
 
 class NewSiteForm(SiteForm):
@@ -81,6 +83,8 @@ class ThemeForm(Form):
     name = StringField("Name", description="For example 'Information governance'.")
     group = StringField("Group", description="For example 'Information & data'. Themes are listed by group.")
     definition = StringField("Definition", description="One line, up to 400 characters.")
+    reviewed = BooleanField("I have checked that the name and definition are still right",
+                            description="The theme's page will say it was last reviewed today.")
 
 
 class NewThemeForm(ThemeForm):
@@ -100,7 +104,13 @@ def _optional(value: Any) -> str | None:
     return _text(value).strip() or None
 
 
-def _site_record(form: SiteForm) -> dict[str, Any]:
+def _reviewed(form: SiteForm | ThemeForm, before: str | None) -> str | None:
+    """The record's ``reviewed`` date: today when the person ticked that they checked the page,
+    otherwise what it was (a save is not a review)."""
+    return utcnow().date().isoformat() if form.reviewed.data is True else before
+
+
+def _site_record(form: SiteForm, reviewed_before: str | None = None) -> dict[str, Any]:
     """The record the form describes (the shape of a site file), unvalidated."""
     wave = _text(form.wave.data).strip()
     return {
@@ -115,13 +125,14 @@ def _site_record(form: SiteForm) -> dict[str, Any]:
         "website": _optional(form.website.data),
         # A textarea wraps; pressing Enter in it is not a reason to refuse a one-line summary.
         "summary": " ".join(_LINE_BREAKS.split(_text(form.summary.data))),
+        "reviewed": _reviewed(form, reviewed_before),
         "body": _text(form.profile.data),
     }
 
 
-def _theme_record(form: ThemeForm) -> dict[str, Any]:
+def _theme_record(form: ThemeForm, reviewed_before: str | None = None) -> dict[str, Any]:
     return {"name": _text(form.name.data), "group": _text(form.group.data),
-            "definition": _text(form.definition.data)}
+            "definition": _text(form.definition.data), "reviewed": _reviewed(form, reviewed_before)}
 
 
 def _message(label: str, problem: Problem) -> str:
@@ -209,7 +220,7 @@ def edit_site(slug: str):
         form = SiteForm()
         if form.validate_on_submit():
             try:
-                saved = sites.save_site(current_user, slug, _site_record(form), now=utcnow(), client=request.remote_addr)
+                saved = sites.save_site(current_user, slug, _site_record(form, record.get("reviewed")), now=utcnow(), client=request.remote_addr)
             except sites.InvalidSite as invalid:
                 general = _show_problems(form, invalid.problems, SITE_FIELD_OF)
             else:
@@ -249,12 +260,13 @@ def edit_theme(slug: str):
     theme, record = themes.theme_for_editing(current_user, slug)
     general: list[str] = []
     if request.method == "GET":
-        form = ThemeForm(data=record)
+        # Not ``reviewed``: the box is ticked afresh by whoever checks the theme this time.
+        form = ThemeForm(data={key: value for key, value in record.items() if key != "reviewed"})
     else:
         form = ThemeForm()
         if form.validate_on_submit():
             try:
-                saved = themes.save_theme(current_user, slug, _theme_record(form), now=utcnow(),
+                saved = themes.save_theme(current_user, slug, _theme_record(form, record.get("reviewed")), now=utcnow(),
                                           client=request.remote_addr)
             except themes.InvalidTheme as invalid:
                 general = _show_problems(form, invalid.problems)

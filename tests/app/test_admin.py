@@ -159,7 +159,9 @@ def test_saving_a_site_unchanged_writes_nothing(app, admin):
     make_site("westby", summary="Same as before.")
     client = app.test_client(user=admin)
     form = get_page(client, "/admin/sites/westby/edit")
-    data = {field["name"]: field.get("value", "") for field in form.select("main form input")}
+    # What a browser sends: every input but unticked checkboxes (the "reviewed" box is unticked).
+    data = {field["name"]: field.get("value", "") for field in form.select("main form input")
+            if field.get("type") != "checkbox" or field.has_attr("checked")}
     data.update({area["name"]: area.get_text().removeprefix("\n") for area in form.select("main form textarea")})
     data.update({select["name"]: select.find("option", selected=True)["value"] for select in form.select("main form select")})
     response = client.post("/admin/sites/westby/edit", data=data)
