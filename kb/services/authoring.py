@@ -37,7 +37,7 @@ from kb.services.records import entry_from_validated, entry_record
 from kb.services.versions import lock_entry, retrying
 
 # Set by the workflow, never by the editor form: a save keeps the entry's current values.
-WORKFLOW_FIELDS = ("status", "published", "updated")
+WORKFLOW_FIELDS = ("status", "updated", "reviewed")
 MAX_SUMMARY = 300
 
 
@@ -114,12 +114,21 @@ def editable_record(user: Any, slug: str) -> tuple[Entry, dict[str, Any]]:
 def slug_for(title: str) -> str:
     """A free slug made from ``title`` (``a-title``, then ``a-title-2``, …)."""
     text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
-    base = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:70].strip("-") or "entry"
+    base = _cut(re.sub(r"[^a-z0-9]+", "-", text).strip("-"), 70) or "entry"
     taken = set(db.session.scalars(select(Entry.slug).where(Entry.slug.like(f"{base}%"))))
     slug, n = base, 2
     while slug in taken or slug in RESERVED_ENTRY_SLUGS:
         slug, n = f"{base}-{n}", n + 1
     return slug
+
+
+def _cut(slug: str, limit: int) -> str:
+    """``slug`` shortened to at most ``limit`` characters at a word boundary (a hyphen); a
+    single word longer than that is cut where it must be."""
+    if len(slug) <= limit:
+        return slug
+    head = slug[:limit + 1]
+    return (head[:head.rindex("-")] if "-" in head else slug[:limit]).strip("-")
 
 
 # --- validating -------------------------------------------------------------------------------
@@ -243,7 +252,8 @@ def _create_once(user: Any, record: dict[str, Any], *, slug: str | None, summary
         if key is not None and (earlier := _created_with(user, key)) is not None:
             return earlier
         raise InvalidEntry([Problem(("slug",), f"slug: {slug!r} is already used by another entry")])
-    clean = _clean(user, {**record, "status": EntryStatus.DRAFT.value, "published": None, "updated": None},
+    # A new entry is a draft, never reviewed; its date of the work is the editor's to give.
+    clean = _clean(user, {**record, "status": EntryStatus.DRAFT.value, "updated": None, "reviewed": None},
                    slug=slug)
     if site is None:  # _clean reported a missing or unknown site already; this is belt and braces
         raise NotAllowed("You can only create entries for sites you are an editor or lead of.")
@@ -354,7 +364,10 @@ def _restore_once(user: Any, slug: str, number: int, *, now: datetime) -> SaveOu
         raise NotFound(f"This entry has no revision {number}.")
     current = entry_record(entry)
     workflow = {name: current.get(name) for name in WORKFLOW_FIELDS}
-    record = _clean(user, {**snapshot, **workflow}, slug=slug)
+    # A revision from before the entry was first published has no date of the work: the one the
+    # entry has now stays (a published entry needs one).
+    dated = {"published": snapshot.get("published") or current.get("published")}
+    record = _clean(user, {**snapshot, **workflow, **dated}, slug=slug)
     if record == current:
         return SaveOutcome(entry, None)
     lookups = _lookups(record)

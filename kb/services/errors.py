@@ -39,3 +39,9 @@ class Invalid(BadRequest):
     def __init__(self, problems: list):
         super().__init__(f"{self.subject} could not be saved: " + "; ".join(p.message for p in problems))
         self.problems = problems
+
+
+class Conflict(ServiceError):
+    """The thing is no longer as the user saw it (published meanwhile, changed since): 409."""
+
+    status = 409

@@ -4,9 +4,10 @@ Views parse the form, call one service (:mod:`kb.services.authoring`, :mod:`kb.s
 :mod:`kb.services.worklist`) and render or redirect. Permissions are the services' business:
 another site's draft is a 404, a published entry an editor may not change is a 403.
 
-The editor's buttons share one form: ``action=save`` saves; ``preview`` and ``add-<rows>``
-re-render the form with the user's input (the body rendered by the same sanitising function as
-the public page, or one more blank row) and never save. A save that clashes with someone
+The editor's buttons share one form: ``action=save`` saves (and is the first button, so Enter
+in a box saves); ``preview``, ``refresh`` and ``add-<rows>`` re-render the form with the user's
+input (the whole entry as its page will show it, the fields for the chosen type, or one more
+blank row) and never save. A save that clashes with someone
 else's shows the conflict page (409) with both versions and a form to resolve it.
 """
 
@@ -17,18 +18,20 @@ from typing import Any
 import yaml
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import InputRequired, Length, Regexp
 
 from kb.mail import current_sender
 from kb.models import (BCF_MEASURES, Entry, EntryType, EvidenceDesign, LinkRel, OutcomeDirection,
                        Polarity, Provenance, Visibility)
 from kb.models.types import utcnow
-from kb.services import authoring, workflow, worklist
-from kb.services.errors import BadRequest, NotAllowed
+from kb.services import authoring, review, workflow, worklist
+from kb.services.errors import BadRequest, Conflict, NotAllowed
 from kb.services.versions import Busy
-from kb.views import entry_form
+from kb.views import entry_form, entry_preview
 from kb.views.entries import ReviewNoteForm, entry_page
 from kb.views.entry_form import EntryForm
-from kb.views.forms import check_text_fields
+from kb.views.forms import Form, check_text_fields
 from kb.views.templating import render_markdown
 
 bp = Blueprint("authoring", __name__)
@@ -40,7 +43,7 @@ ROW_ACTIONS = {f"add-{name}": name for name in entry_form.ROW_LABELS}
 
 def _action() -> str:
     action = request.form.get("action", "save")
-    return action if action in {"save", "preview", *ROW_ACTIONS} else "save"
+    return action if action in {"save", "preview", "refresh", *ROW_ACTIONS} else "save"
 
 
 # --- the editor -----------------------------------------------------------------------------
@@ -159,9 +162,14 @@ def _names(names: list[str]) -> str:
 
 
 def _page(form: EntryForm, entry: Entry | None, status: int, *, preview: bool = False):
+    """The editor page. A new entry's web address is shown as the title would make it (or as
+    chosen); ``preview`` adds the whole entry as its page will show it (nothing is saved)."""
+    if entry is None and form.title.data:
+        form.address = form.slug.data or authoring.slug_for(form.title.data)
+    shown = entry_preview.preview_html(form, entry) if preview else None
     return render_template(
-        "authoring/edit.html", form=form, entry=entry, preview=preview, errors=list(form.error_list()),
-        options=_options()), status
+        "authoring/edit.html", form=form, entry=entry, preview=preview, preview_html=shown,
+        errors=list(form.error_list()), options=_options()), status
 
 
 def _options() -> dict[str, Any]:
@@ -200,11 +208,17 @@ def _describe(value: Any) -> str:
 @bp.post("/entries/preview")
 @login_required
 def preview():
-    """The body (form field ``body``) as sanitised HTML, for the editor's live preview."""
+    """The editor's form (any of its fields; at least ``body``) as the entry's page will show it,
+    an HTML fragment for the editor's live preview; only the body (sanitised) while no type of
+    entry is chosen. Nothing is saved."""
     body = request.form.get("body", "")
     if len(body) > entry_form.MAX_BODY:
         abort(413)
-    response = Response(render_markdown(body), mimetype="text/html")
+    form = EntryForm(meta={"csrf": False})  # the app's CSRF protection has checked the header already
+    if not check_text_fields(form):
+        abort(400)
+    form.address = request.form.get("slug") or None
+    response = Response(entry_preview.preview_html(form, None) or render_markdown(body), mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -212,14 +226,30 @@ def preview():
 # --- workflow steps -------------------------------------------------------------------------
 
 
+@bp.get("/entries/<slug>/check")
+@login_required
+def check(slug: str):
+    """"Check your entry": the draft's fields, each with a link to change it, the note to the
+    site's leads and the button that submits it for review.
+
+    :raise NotFound: (404) / NotAllowed (403): see :func:`kb.services.review.submission_check`.
+    """
+    return _check_page(slug, ReviewNoteForm(), 200)
+
+
+def _check_page(slug: str, form: ReviewNoteForm, status: int):
+    shown = review.submission_check(current_user, slug)
+    return render_template("authoring/check.html", entry=shown.entry, rows=shown.rows, note_form=form), status
+
+
 @bp.post("/entries/<slug>/submit")
 @login_required
 def submit(slug: str):
     """Send a draft for review (optional ``note`` to the leads); the site's leads are emailed
-    (after the response). A note the form refuses gives the entry's page back with it (400)."""
+    (after the response). A note the form refuses gives the check page back with it (400)."""
     form = ReviewNoteForm()
     if not form.validate_on_submit():
-        return entry_page(slug, note_form=form, status=400)
+        return _check_page(slug, form, 400)
     outcome = workflow.submit_for_review(current_user, slug, now=utcnow(), sender=current_sender(),
                                          note=form.note.data or "")
     flash("Sent for review. The site's leads have been emailed a link to it.", "success")
@@ -229,13 +259,53 @@ def submit(slug: str):
     return redirect(url_for("entries.show", slug=slug))
 
 
-@bp.post("/entries/<slug>/publish")
+class PublishForm(Form):
+    """The confirmation of "Publish": the version the lead saw, so that a later change is not
+    published unseen."""
+
+    version = HiddenField(validators=[InputRequired(), Regexp(r"^[0-9]{1,9}$")])
+
+
+class ReturnForm(Form):
+    """"Return to draft", with an optional note for the editor who submitted the entry."""
+
+    note = TextAreaField("Note to the editor (optional)", validators=[
+        Length(max=1000, message="The note to the editor must be 1000 characters or fewer")])
+
+
+@bp.route("/entries/<slug>/publish", methods=["GET", "POST"])
 @login_required
 def publish(slug: str):
-    """Publish a draft or an entry in review (leads of its site)."""
-    workflow.publish_entry(current_user, slug, now=utcnow())
+    """GET: what publishing will do, with Publish and Cancel. POST: publish the version shown
+    (leads of its site); if the entry changed meanwhile, the page again, saying so (409).
+
+    :raise NotFound: (404) / NotAllowed (403): see :func:`kb.services.review.publishable`;
+        an entry already published is a 409 with a message.
+    """
+    form = PublishForm()
+    if request.method == "GET":
+        return _confirm_page(slug, form, 200)
+    if not form.validate_on_submit():  # the page again (or the refusal, for those who may not publish)
+        return _confirm_page(slug, form, 400, problem="The confirmation was incomplete: check the entry, "
+                             "then choose Publish again.")
+    try:
+        outcome = workflow.publish_entry(current_user, slug, now=utcnow(), version=int(form.version.data),
+                                         sender=current_sender())
+    except Conflict as err:
+        # Changed since the page was shown: the page again, at the new version, saying so. (If it
+        # was published meanwhile, the page itself answers with that 409.)
+        return _confirm_page(slug, form, 409, problem=err.message)
     flash("Published. Readers can now find this entry.", "success")
+    if outcome.undelivered:
+        flash("The email telling the editor could not be sent: please let them know yourself.", "warning")
     return redirect(url_for("entries.show", slug=slug))
+
+
+def _confirm_page(slug: str, form: PublishForm, status: int, problem: str | None = None):
+    shown = review.publication_check(current_user, slug)
+    form.version.data = str(shown.version)  # a refused, stale confirmation is offered at the new version
+    return render_template("authoring/confirm_publish.html", entry=shown.entry, shown=shown, form=form,
+                           problem=problem), status
 
 
 @bp.post("/entries/<slug>/archive")
@@ -250,9 +320,16 @@ def archive(slug: str):
 @bp.post("/entries/<slug>/return-to-draft")
 @login_required
 def return_to_draft(slug: str):
-    """Move an entry back to draft (an editor withdrawing it from review, or a lead)."""
-    workflow.return_to_draft(current_user, slug, now=utcnow())
+    """Move an entry back to draft (an editor withdrawing it from review, or a lead), with an
+    optional note that is emailed to the person who submitted it."""
+    form = ReturnForm()
+    if not form.validate_on_submit():
+        return entry_page(slug, return_form=form, status=400)
+    outcome = workflow.return_to_draft(current_user, slug, now=utcnow(), note=form.note.data or "",
+                                       sender=current_sender())
     flash("Returned to draft.", "success")
+    if outcome.undelivered:
+        flash("The email telling the editor could not be sent: please let them know yourself.", "warning")
     return redirect(url_for("entries.show", slug=slug))
 
 

@@ -12,9 +12,10 @@ from wtforms import TextAreaField
 from wtforms.validators import Length
 
 from kb.models import BCF_MEASURES
-from kb.services import entries, search
+from kb.services import entries, review, search
 from kb.services.permissions import entry_actions
 from kb.views.forms import Form
+from kb.views.revisions import iso, when
 from kb.views.templating import render_markdown
 
 bp = Blueprint("entries", __name__, url_prefix="/entries")
@@ -30,7 +31,7 @@ def index():
 
 
 class ReviewNoteForm(Form):
-    """The note sent with "Submit for review" (the form on the entry's page)."""
+    """The note sent with "Submit for review" (the form on the "Check your entry" page)."""
 
     note = TextAreaField("Note to the site's leads (optional)", validators=[
         Length(max=1000, message="The note to the site's leads must be 1000 characters or fewer")])
@@ -46,8 +47,9 @@ def show(slug: str):
     return entry_page(slug)
 
 
-def entry_page(slug: str, *, note_form: ReviewNoteForm | None = None, status: int = 200) -> Any:
-    """The entry's page (``note_form``: a refused review note, shown with its message)."""
+def entry_page(slug: str, *, return_form: Any = None, status: int = 200) -> Any:
+    """The entry's page (``return_form``: a refused note to the editor, shown with its message);
+    for its editors and leads while it is in review, who submitted it and why (``review``)."""
     entry = entries.get_visible_entry(slug, current_user)
     return render_template(
         "entries/show.html",
@@ -57,7 +59,10 @@ def entry_page(slug: str, *, note_form: ReviewNoteForm | None = None, status: in
         similar=search.similar_entries(entry, current_user),
         bcf_measures=BCF_MEASURES,
         actions=entry_actions(current_user, entry),
-        note_form=note_form,
+        return_form=return_form,
+        review=review.review_context(current_user, entry),
+        when=when,
+        iso=iso,
     ), status
 
 

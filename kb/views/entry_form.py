@@ -1,53 +1,61 @@
-"""The entry editor's form, and conversion between the form and an entry *record*.
+"""The entry editor's form: its fields, and what a form can check by itself.
 
-A record is the dictionary a content file holds (``docs/content-format.md``);
-:mod:`kb.services.authoring` saves records and reports problems by their place in one, such as
-``("themes", 0, "theme")``. This module keeps the views thin: it fills the form from a record,
-checks what a form can check by itself (required fields, lengths, formats, choices) with a
-message next to each field, turns the form into a record, and puts the service's problems on
-the fields they are about (or in the error summary when no field fits).
+:class:`EntryForm` holds every part of an entry; :meth:`EntryForm.validate` checks required
+fields, lengths, formats and choices with a message next to each field that names it. Field
+types (the day-month-year date, the checkbox list) are in :mod:`kb.views.entry_fields`; turning
+the form into a record and placing the service's problems are in :mod:`kb.views.entry_record`
+(re-exported here, as the views use them through this module).
 
 Theme tags, sources, links and outcomes are rows (WTForms ``FieldList``): the page shows the
 rows there are plus a blank one, blank rows are ignored, and each "Add another … row" button
 adds a row without JavaScript.
+
+Evidence (study design, strength, provenance, outcomes) belongs to evidence entries only. The
+editor hides that section for other types, but whatever is posted is checked: evidence filled
+in for another type is refused with a message on each filled field, never dropped unnoticed.
 """
+
 
 from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Iterator
 
 from wtforms import BooleanField, Field, FieldList, Form, FormField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from kb.models import BCF_MEASURES, EntryType, EvidenceDesign, LinkRel, OutcomeDirection, Polarity, Provenance, Visibility
-from kb.services.content_io.schema import SLUG_PATTERN, Problem
+from kb.services.content_io.schema import SLUG_PATTERN
+from kb.views.entry_fields import (ROW_LABELS, ROW_LIMITS, URL, DatePartsField, ListField, add_error, entry_slug,
+                                   filled, first_row, row_blank, web_address)
+from kb.views.entry_record import OTHER_MEASURE, Conversion, form_data, place_problems, to_record
 from kb.views.forms import Form as BaseForm
 
+__all__ = ["EntryForm", "Conversion", "form_data", "place_problems", "to_record", "options", "new_submission_key",
+           "MAX_BODY", "OTHER_MEASURE", "ROW_LABELS", "FIELD_LABELS", "STRENGTHS", "add_error", "row_blank"]
+
 MAX_BODY = 200_000
-OTHER_MEASURE = "other"
-# Row lists: their label in messages, and the most rows a list may have (the content format's limits).
-ROW_LABELS = {"themes": "Theme tag", "sources": "Source", "links": "Link", "outcomes": "Outcome"}
-ROW_LIMITS = {"themes": 40, "sources": 60, "links": 60, "outcomes": 50}
 FIELD_LABELS = {
     "title": "Title", "summary": "Summary", "type": "Type", "site": "Site", "other_sites": "Other sites",
-    "visibility": "Who can read it", "review_by": "Review by", "themes": "Enablers and barriers",
+    "visibility": "Who can read it", "published": "Date of the work or source", "review_by": "Review by", "themes": "Enablers and barriers",
     "sources": "Sources", "links": "Links to other entries", "evidence": "Evidence", "body": "Text",
 }
+# What each level can show, never naming a design (a trial known only from press releases may be
+# a 3; qualitative work is a 1 or 2): the wording of "How we rate evidence" (kb.views.evidence_display).
 STRENGTHS = [
-    ("1", "1 – association or description only"),
-    ("2", "2 – before and after, no comparison group"),
-    ("3", "3 – compared with a control group"),
-    ("4", "4 – compared with a control group, other factors controlled for"),
-    ("5", "5 – randomised"),
+    ("1", "1 – describes what happened; cannot show cause"),
+    ("2", "2 – systematic, but nothing to compare against"),
+    ("3", "3 – compared with people or places without the work"),
+    ("4", "4 – compared, allowing for the main differences"),
+    ("5", "5 – a fair comparison that rules out other explanations"),
 ]
-_SOURCE_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
-_URL = re.compile(r"^https?://[^\s<>\"'`\x00-\x1f\x7f]+$")
 _KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-_ENTRY_ADDRESS = re.compile(r"/entries/([^/?#\s]+)/?(?:[?#].*)?$")
+# Evidence belongs to evidence entries only: each field's name in the message refusing it elsewhere.
+_EVIDENCE_ONLY = {"design": "Study design", "strength": "Strength of evidence",
+                  "strength_reason": "Why this strength", "provenance": "Where the figures come from"}
+ONLY_EVIDENCE = ("{name} is only for evidence entries: clear it, or change the type of entry to "
+                 "Evaluation evidence")
 
 
 def options(enum_cls) -> list[tuple[str, str]]:  # noqa: ANN001 - a LabelledEnum class
@@ -68,24 +76,20 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-class ListField(Field):
-    """Many values under one name (a group of checkboxes); the data is a list of strings."""
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        self.data = [value.strip() for value in valuelist if isinstance(value, str) and value.strip()]
-
-    def process_data(self, value: Any) -> None:
-        self.data = list(value or [])
+def _address(value: Any) -> Any:
+    return web_address(value) if isinstance(value, str) else value
 
 
 # Rows carry no validators of their own: a blank row is fine, so what a filled-in row needs is
 # checked in EntryForm.validate(), which knows whether the row is blank.
-def _row_form(name: str, *fields: str) -> type[Form]:
-    return type(name, (Form,), {field_name: StringField(filters=[_strip]) for field_name in fields})
+def _row_form(name: str, *fields: str, **special: Field) -> type[Form]:
+    members = {field_name: StringField(filters=[_strip]) for field_name in fields}
+    return type(name, (Form,), {**members, **special})
 
 
 ThemeRow = _row_form("ThemeRow", "theme", "polarity", "note")
-SourceRow = _row_form("SourceRow", "title", "url", "date")
+SourceRow = _row_form("SourceRow", "title", url=StringField(filters=[_strip, _address]),
+                      date=DatePartsField("Date", whole_date=False))
 LinkRow = _row_form("LinkRow", "rel", "entry")
 OutcomeRow = _row_form("OutcomeRow", "measure", "measure_other", "direction", "value", "period", "population")
 
@@ -101,9 +105,9 @@ class EntryForm(BaseForm):
 
     title = StringField("Title", filters=[_strip], validators=[
         DataRequired("Enter a title"), Length(max=200, message="Title must be 200 characters or fewer")])
-    slug = StringField("Address name", filters=[_strip], validators=[
-        Optional(), Length(max=80, message="Address name must be 80 characters or fewer"),
-        Regexp(SLUG_PATTERN, message="Address name can only use lowercase letters, digits and single hyphens, "
+    slug = StringField("Web address", filters=[_strip], validators=[
+        Optional(), Length(max=80, message="Web address must be 80 characters or fewer"),
+        Regexp(SLUG_PATTERN, message="Web address can only use lowercase letters, numbers and single hyphens, "
                                      "for example sheffield-pooled-budget")])
     summary = TextAreaField("Summary", filters=[_strip], validators=[
         DataRequired("Enter a summary"), Length(max=500, message="Summary must be 500 characters or fewer")])
@@ -111,12 +115,15 @@ class EntryForm(BaseForm):
     site = StringField("Site", filters=[_strip])
     other_sites = ListField("Other sites involved")
     visibility = StringField("Who can read it", filters=[_strip], default=Visibility.PUBLIC.value)
-    review_by = StringField("Review by", filters=[_strip])
+    published = DatePartsField("Date of the work or source")
+    review_by = DatePartsField("Review-by date")
     themes = _rows(ThemeRow, "themes")
     sources = _rows(SourceRow, "sources")
     links = _rows(LinkRow, "links")
     design = StringField("Study design", filters=[_strip])
     strength = StringField("Strength of evidence", filters=[_strip])
+    strength_reason = TextAreaField("Why this strength", filters=[_strip], validators=[
+        Length(max=400, message="Why this strength must be 400 characters or fewer")])
     provenance = StringField("Where the figures come from", filters=[_strip])
     outcomes = _rows(OutcomeRow, "outcomes")
     body = TextAreaField("Text", validators=[
@@ -133,6 +140,7 @@ class EntryForm(BaseForm):
         self.site_options: list[tuple[str, str]] = []
         self.all_site_options: list[tuple[str, str]] = []
         self.theme_groups: list[tuple[str, list[tuple[str, str]]]] = []
+        self.address: str | None = None  # the web address a new entry would get (set by the view)
         if not _KEY.match(self.submission_key.data or ""):
             if self.submission_key.data:  # a damaged key: refuse to save with it, offer a good one
                 self.general_errors.append("The form was damaged in transit. Check your changes and save again.")
@@ -153,6 +161,19 @@ class EntryForm(BaseForm):
     def theme_slugs(self) -> set[str]:
         return {slug for _, themes in self.theme_groups for slug, _ in themes}
 
+    @property
+    def is_evidence(self) -> bool:
+        return self.type.data == EntryType.EVIDENCE.value
+
+    def evidence_filled(self) -> bool:
+        """True if anything in the evidence section was filled in (whatever the type)."""
+        return any(getattr(self, name).data for name in _EVIDENCE_ONLY) or any(True for _ in filled(self.outcomes))
+
+    def show_evidence(self) -> bool:
+        """Whether the page shows the evidence section open: for evidence entries, and whenever
+        it holds something (so that what was typed, and any message about it, stay in view)."""
+        return self.is_evidence or self.evidence_filled()
+
     # --- rows --------------------------------------------------------------------------------
 
     def add_row(self, name: str) -> None:
@@ -171,12 +192,14 @@ class EntryForm(BaseForm):
     # --- validation --------------------------------------------------------------------------
 
     def validate(self, extra_validators: Any = None) -> bool:
-        """Run the field validators, then the checks on choices, rows and evidence."""
+        """Run the field validators, then the checks on choices, dates, rows and evidence."""
         super().validate(extra_validators)
         self._check_choices()
         self._check_rows()
-        if self.type.data == EntryType.EVIDENCE.value:
+        if self.is_evidence:
             self._check_evidence()
+        elif self.type.data:
+            self._refuse_evidence()
         if self.base_version.data and not re.fullmatch(r"\d{1,9}", self.base_version.data):
             self.general_errors.append("The form was damaged in transit. Reload the editor to start again.")
         return not self.has_errors()
@@ -191,44 +214,45 @@ class EntryForm(BaseForm):
             add_error(self.site, "Choose the site the entry belongs to")
         elif self.site.data not in {slug for slug, _ in self.site_options}:
             add_error(self.site, "Choose one of the sites you write for")
-        known = {slug for slug, _ in self.all_site_options}
+        known = dict(self.all_site_options)
         if any(slug not in known for slug in self.other_sites.data):
-            add_error(self.other_sites, "Choose other sites from the list")
+            add_error(self.other_sites, "Other sites involved: choose sites from the list")
         elif self.site.data in self.other_sites.data:
-            add_error(self.other_sites, "Do not tick the entry's own site as another site")
-        if self.review_by.data and not _real_date(self.review_by.data, exact=True):
-            add_error(self.review_by, "Enter a real date as year-month-day, for example 2027-04-01")
+            add_error(self.other_sites, f"Other sites involved: untick {known[self.site.data]}, "
+                                        "which is the entry’s own site")
+        self.published.check("Date of the work or source")
+        self.review_by.check("Review-by date")
 
     def _check_rows(self) -> None:
         themes = self.theme_slugs
-        for row in _filled(self.themes):
+        for row in filled(self.themes):
             _choose(row.theme, themes, "Choose a theme")
             _choose(row.polarity, _values(Polarity), "Choose enabler or barrier")
             _text(row.note, 300, "Enter a one-line note saying why")
-        for row in _filled(self.sources):
+        for row in filled(self.sources):
             _text(row.title, 300, "Enter the title of the source")
-            if row.url.data and not (_URL.match(row.url.data) and len(row.url.data) <= 1000):
-                add_error(row.url, "Enter a web address starting http:// or https://, with no spaces")
-            if row.date.data and not _real_date(row.date.data):
-                add_error(row.date, "Enter the date as YYYY, YYYY-MM or YYYY-MM-DD, for example 2015-04")
-        for row in _filled(self.links):
+            if row.url.data and not (URL.match(row.url.data) and len(row.url.data) <= 1000):
+                add_error(row.url, "Enter the web address of the source, like https://www.example.org/report, "
+                                   "with no spaces")
+            row.date.check("Date of the source")
+        for row in filled(self.links):
             _choose(row.rel, _values(LinkRel), "Choose how the entries are related")
             slug = entry_slug(row.entry.data)
             if not slug:
                 add_error(row.entry, "Enter the address name of the other entry, for example sheffield-pooled-budget")
             elif not re.fullmatch(SLUG_PATTERN, slug) or len(slug) > 80:
                 add_error(row.entry, "Enter an address name: lowercase letters, digits and single hyphens")
-        if not list(_filled(self.themes)):
-            add_error(_first(self.themes).theme, "Add at least one theme tag")
-        if not list(_filled(self.sources)):
-            add_error(_first(self.sources).title, "Add at least one source")
+        if not list(filled(self.themes)):
+            add_error(first_row(self.themes).theme, "Add at least one theme tag")
+        if not list(filled(self.sources)):
+            add_error(first_row(self.sources).title, "Add at least one source")
 
     def _check_evidence(self) -> None:
         _choose(self.design, _values(EvidenceDesign), "Choose the study design")
         _choose(self.strength, {value for value, _ in STRENGTHS}, "Choose the strength of evidence")
         _choose(self.provenance, _values(Provenance), "Choose where the figures come from")
         measures = {*BCF_MEASURES, OTHER_MEASURE}
-        for row in _filled(self.outcomes):
+        for row in filled(self.outcomes):
             if row.measure.data == OTHER_MEASURE or (not row.measure.data and row.measure_other.data):
                 _text(row.measure_other, 200, "Write in the measure")
             else:
@@ -237,27 +261,34 @@ class EntryForm(BaseForm):
             _text(row.value, 200, "Enter the value reported, for example -34% or 2,000 admissions avoided")
             _text(row.period, 100, None)
             _text(row.population, 200, None)
-        if not list(_filled(self.outcomes)):
-            add_error(_first(self.outcomes).measure, "Add at least one outcome")
+        if not list(filled(self.outcomes)):
+            add_error(first_row(self.outcomes).measure, "Add at least one outcome")
+
+    def _refuse_evidence(self) -> None:
+        """Evidence typed for another type of entry: a message on each filled field (nothing is dropped)."""
+        for name, label in _EVIDENCE_ONLY.items():
+            if getattr(self, name).data:
+                add_error(getattr(self, name), ONLY_EVIDENCE.format(name=label))
+        for row in filled(self.outcomes):
+            where = next(sub for sub in row if sub.data and sub.name.rsplit("-", 1)[-1] not in {"direction"})
+            add_error(where, ONLY_EVIDENCE.format(name="The outcome"))
 
     def error_list(self) -> Iterator[tuple[str, str]]:
-        """``(field id, message)`` for every field error, in page order (for the error summary)."""
+        """``(element id, message)`` for every field error, in page order (for the error summary)."""
         for name, top in self._fields.items():
             if isinstance(top, FieldList):
                 for n, row in enumerate(top.entries, 1):
                     for sub in row.form:
                         for message in sub.errors:
-                            yield sub.id, f"{ROW_LABELS[name]} {n}: {message}"
+                            yield _target_id(sub), f"{ROW_LABELS[name]} {n}: {message}"
             elif name != "csrf_token":
                 for message in top.errors:
-                    yield top.id, message
+                    yield _target_id(top), message
 
 
-def add_error(field_: Field, message: str) -> None:
-    """Add ``message`` to ``field_``'s errors (a field that was never validated has a tuple)."""
-    if not isinstance(field_.errors, list):
-        field_.errors = list(field_.errors)
-    field_.errors.append(message)
+def _target_id(field_: Field) -> str:
+    """The id of the element an error summary link should land on (a date's first wrong box)."""
+    return field_.target_id if isinstance(field_, DatePartsField) else field_.id
 
 
 def _choose(field_: Field, allowed: set[str], message: str) -> None:
@@ -271,170 +302,3 @@ def _text(field_: Field, limit: int, required: str | None) -> None:
             add_error(field_, required)
     elif len(field_.data) > limit:
         add_error(field_, f"Must be {limit} characters or fewer")
-
-
-def _real_date(text: str, exact: bool = False) -> bool:
-    if exact and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return False
-    if not _SOURCE_DATE.match(text):
-        return False
-    try:
-        date.fromisoformat({4: f"{text}-01-01", 7: f"{text}-01"}.get(len(text), text))
-    except ValueError:
-        return False
-    return True
-
-
-def row_blank(row: FormField) -> bool:
-    """True if nothing that makes a row was filled in (a polarity or relation alone does not)."""
-    values = {name: sub.data for name, sub in row.form._fields.items()}
-    ignored = {"polarity", "rel", "direction"}
-    return not any(value for name, value in values.items() if name not in ignored)
-
-
-def _filled(rows: FieldList) -> Iterator[Any]:
-    for row in rows.entries:
-        if not row_blank(row):
-            yield row.form
-
-
-def _first(rows: FieldList) -> Any:
-    if not rows.entries:
-        rows.append_entry()
-    return rows.entries[0].form
-
-
-def entry_slug(text: str | None) -> str:
-    """An entry's slug from what was typed: the slug itself, or the address of its page."""
-    text = (text or "").strip()
-    match = _ENTRY_ADDRESS.search(text)
-    return match.group(1) if match else text
-
-
-# --- form ⇄ record ------------------------------------------------------------------------------
-
-
-@dataclass
-class Conversion:
-    """A record made from the form, and for each row list, which form row each record item came from."""
-
-    record: dict[str, Any]
-    rows: dict[str, list[int]] = field(default_factory=dict)
-
-
-def _some(**values: str | None) -> dict[str, str]:
-    return {key: value for key, value in values.items() if value}
-
-
-def to_record(form: EntryForm) -> Conversion:
-    """The record the form describes (blank rows left out; evidence only for evidence entries)."""
-    conversion = Conversion({})
-    def filled(name: str) -> Iterator[Any]:
-        conversion.rows[name] = []
-        for i, row in enumerate(getattr(form, name).entries):
-            if not row_blank(row):
-                conversion.rows[name].append(i)
-                yield row.form
-    record: dict[str, Any] = {
-        "title": form.title.data or "",
-        "type": form.type.data or "",
-        "site": form.site.data or None,
-        "other_sites": sorted(set(form.other_sites.data)),
-        "visibility": form.visibility.data or "",
-        "summary": " ".join((form.summary.data or "").split()),  # one line, as the format wants
-        "themes": [{"theme": r.theme.data or "", "polarity": r.polarity.data or "", "note": r.note.data or ""}
-                   for r in filled("themes")],
-        "sources": [{"title": r.title.data or "", **_some(url=r.url.data, date=r.date.data)} for r in filled("sources")],
-        "links": [{"rel": r.rel.data or "", "entry": entry_slug(r.entry.data)} for r in filled("links")],
-        "body": (form.body.data or "").replace("\r\n", "\n"),
-    }
-    if form.review_by.data:
-        record["review_by"] = form.review_by.data
-    if form.type.data == EntryType.EVIDENCE.value:
-        outcomes = []
-        for r in filled("outcomes"):
-            measure = r.measure_other.data if r.measure.data in (OTHER_MEASURE, "", None) else r.measure.data
-            outcomes.append({"measure": measure or "", "direction": r.direction.data or "", "value": r.value.data or "",
-                             **_some(period=r.period.data, population=r.population.data)})
-        strength = form.strength.data or ""
-        record["evidence"] = {"design": form.design.data or "", "strength": int(strength) if strength.isdigit() else strength,
-                              "provenance": form.provenance.data or "", "outcomes": outcomes}
-    conversion.record = record
-    return conversion
-
-
-def form_data(record: dict[str, Any]) -> dict[str, Any]:
-    """What :class:`EntryForm` needs (as ``data=``) to show ``record``."""
-    evidence = record.get("evidence") or {}
-
-    def row(item: dict[str, Any], *keys: str) -> dict[str, str]:
-        return {key: item.get(key, "") for key in keys}
-
-    def outcome(item: dict[str, Any]) -> dict[str, str]:
-        bcf = item.get("measure") in BCF_MEASURES  # a BCF metric is chosen; anything else is written in
-        return {**row(item, "direction", "value", "period", "population"),
-                "measure": item["measure"] if bcf else OTHER_MEASURE, "measure_other": "" if bcf else item.get("measure", "")}
-
-    return {
-        **row(record, "title", "summary", "type", "site", "review_by", "body"),
-        **row(evidence, "design", "provenance"),
-        "visibility": record.get("visibility", Visibility.PUBLIC.value),
-        "other_sites": list(record.get("other_sites", [])),
-        "themes": [row(tag, "theme", "polarity", "note") for tag in record.get("themes", [])],
-        "sources": [row(source, "title", "url", "date") for source in record.get("sources", [])],
-        "links": [row(link, "rel", "entry") for link in record.get("links", [])],
-        "strength": str(evidence.get("strength", "")),
-        "outcomes": [outcome(item) for item in evidence.get("outcomes", [])],
-    }
-
-
-# --- the service's problems on the form ---------------------------------------------------------
-
-_EVIDENCE_FIELDS = {"design", "strength", "provenance"}
-_HIDDEN = {"csrf_token", "base_version", "submission_key"}
-
-
-def place_problems(form: EntryForm, conversion: Conversion, problems: list[Problem]) -> None:
-    """Put each problem next to the field it is about; those no field fits go in the summary."""
-    for problem in problems:
-        target = _target(form, conversion, problem.loc)
-        message = _plain(problem)
-        if target is None:
-            form.general_errors.append(message)
-        else:
-            add_error(target, message)
-
-
-def _target(form: EntryForm, conversion: Conversion, loc: tuple[Any, ...]) -> Field | None:
-    head, rest = (loc[0], loc[1:]) if loc else (None, ())
-    if head == "evidence":  # the evidence fields sit at the top of the form
-        if rest and rest[0] == "outcomes":
-            return _row_field(form, conversion, "outcomes", rest[1:])
-        head, rest = (rest[0], rest[1:]) if rest and rest[0] in _EVIDENCE_FIELDS else ("type", ())
-    if head in ROW_LABELS:
-        return _row_field(form, conversion, head, rest)
-    if isinstance(head, str) and head in form._fields and head not in _HIDDEN:
-        return form._fields[head]
-    return None  # status, published dates: nothing the user can change here
-
-
-def _row_field(form: EntryForm, conversion: Conversion, name: str, rest: tuple[Any, ...]) -> Field:
-    rows = getattr(form, name)
-    where = conversion.rows.get(name, [])
-    if rest and isinstance(rest[0], int) and 0 <= rest[0] < len(where):
-        row = rows.entries[where[rest[0]]].form
-    else:
-        row = _first(rows)
-    sub = rest[1] if len(rest) > 1 else None
-    return row[sub] if isinstance(sub, str) and sub in row._fields else next(iter(row))
-
-
-def _plain(problem: Problem) -> str:
-    """The message without its technical ``themes.0.theme:`` prefix, as a sentence."""
-    message = problem.message
-    prefix, _, rest = message.partition(": ")
-    if rest and " " not in prefix:
-        message = rest
-    if message == "is required":
-        message = "this is required"
-    return message[:1].upper() + message[1:]

@@ -18,7 +18,7 @@ from flask_login import current_user
 from kb.services import authoring
 from kb.services import revisions as service
 from kb.services.errors import BadRequest
-from kb.services.permissions import can_edit, can_view_entry
+from kb.services.permissions import can_edit
 
 bp = Blueprint("revisions", __name__, url_prefix="/entries")
 
@@ -68,8 +68,7 @@ def history(slug: str):
         readable entry the user does not work on.
     """
     entry, revisions = service.history(current_user, slug)
-    return render_template("revisions/history.html", entry=entry, revisions=revisions, when=when, iso=iso,
-                           readable=can_view_entry(current_user, entry))
+    return render_template("revisions/history.html", entry=entry, revisions=revisions, when=when, iso=iso)
 
 
 @bp.get("/<slug>/diff")
@@ -82,8 +81,8 @@ def diff(slug: str):
     :raise NotFound: (404) for revisions the entry does not have; otherwise as :func:`history`.
     """
     comparison = service.compare(current_user, slug, _number("from"), _number("to"))
-    return render_template("revisions/diff.html", comparison=comparison, entry=comparison.entry, when=when, iso=iso,
-                           readable=can_view_entry(current_user, comparison.entry))
+    return render_template("revisions/diff.html", comparison=comparison, entry=comparison.entry, when=when,
+                           iso=iso)
 
 
 @bp.get("/<slug>/revisions/<int:number>")
@@ -94,8 +93,7 @@ def show(slug: str, number: int):
     """
     shown = service.revision(current_user, slug, number)
     return render_template("revisions/show.html", shown=shown, entry=shown.entry, revision=shown.revision,
-                           when=when, iso=iso, can_restore=can_edit(current_user, shown.entry) and not shown.latest,
-                           readable=can_view_entry(current_user, shown.entry))
+                           when=when, iso=iso, can_restore=can_edit(current_user, shown.entry) and not shown.latest)
 
 
 @bp.post("/<slug>/revisions/<int:number>/restore")

@@ -1,7 +1,7 @@
 // Live preview for the entry editor. Without JavaScript the "Preview" button does the same by
-// posting the form; with it, the text is previewed as it is typed. The server renders the
-// Markdown with the same sanitising function as the public entry page and returns an HTML
-// fragment, so nothing here interprets the author's text.
+// posting the form; with it, the whole entry is previewed as it is typed. The server renders it
+// with the entry page's own template (the body through the same sanitising function) and returns
+// an HTML fragment, so nothing here interprets the author's text. Nothing is saved.
 const form = document.querySelector('form[data-preview-url]')
 const body = form && form.querySelector('textarea[name="body"]')
 const region = document.getElementById('preview')
@@ -14,8 +14,7 @@ if (form && body && region && content && window.fetch) {
 
   const refresh = async () => {
     const request = ++latest
-    const data = new FormData()
-    data.append('body', body.value)
+    const data = new FormData(form)
     try {
       const response = await fetch(form.dataset.previewUrl, {
         method: 'POST',
@@ -33,8 +32,11 @@ if (form && body && region && content && window.fetch) {
     }
   }
 
-  body.addEventListener('input', () => {
+  const later = () => {
     clearTimeout(timer)
     timer = setTimeout(refresh, 500)
-  })
+  }
+  // Any change to the entry, not just its text: the preview is of the whole entry.
+  form.addEventListener('input', later)
+  form.addEventListener('change', later)
 }

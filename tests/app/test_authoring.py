@@ -206,7 +206,8 @@ def test_preview_shows_sanitised_html_and_saves_nothing(world):
     page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
     region = page.select_one("#preview")
     assert not region.has_attr("hidden") and "Preview" in region.select_one("h2").get_text()
-    preview = region.select_one("#preview-content")
+    assert region.select_one("#preview-content h1").get_text() == "Joint discharge team"  # the whole entry
+    preview = region.select_one("#preview-content .kb-prose")
     assert preview.select_one("h2").get_text() == "Heading"  # an author's # is an <h2>
     assert preview.select_one("strong").get_text() == "bold"
     assert "alert(1)" not in str(preview) and preview.select("script") == []
@@ -233,7 +234,7 @@ def test_hostile_markdown_is_inert_in_the_preview_and_on_the_saved_page(world):
     client = world.app.test_client(user=world.editor)
     response = client.post("/entries/new", data=new_entry_form(client, body=body, action="preview"))
     page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
-    preview = page.select_one("#preview-content").decode_contents()
+    preview = page.select_one("#preview-content .kb-prose").decode_contents()
     assert preview.count("<") > 50 and problems_in(preview) == []
     # The payloads in the textarea are text: the page's only scripts are our own files.
     assert all(script.has_attr("src") and not script.get_text().strip() for script in page.select("script"))
@@ -241,7 +242,9 @@ def test_hostile_markdown_is_inert_in_the_preview_and_on_the_saved_page(world):
 
     assert client.post("/entries/new", data=new_entry_form(client, body=body)).status_code == 302
     lead = world.app.test_client(user=world.lead)
-    assert lead.post("/entries/joint-discharge-team/publish", data={"csrf_token": token(lead)}).status_code == 302
+    confirmation = lead.get("/entries/joint-discharge-team/publish").get_data(as_text=True)
+    assert lead.post("/entries/joint-discharge-team/publish",
+                     data=form_values(confirmation, "form#confirm-publish")).status_code == 302
     saved = BeautifulSoup(world.app.test_client().get("/entries/joint-discharge-team").get_data(as_text=True),
                           "html.parser")
     prose = saved.select_one(".kb-prose").decode_contents()
@@ -257,10 +260,10 @@ def test_validation_errors_appear_next_to_their_fields_with_input_kept(world):
     html = response.get_data(as_text=True)
     errors = errors_of(html)
     assert errors["title"] == "Enter a title"
-    assert errors["review_by"].startswith("Enter a real date")
-    assert errors["sources-0-url"].startswith("Enter a web address starting http")
+    assert errors["review_by"] == "Review-by date must be a real date, for example 1 6 2027"
+    assert errors["sources-0-url"].startswith("Enter the web address of the source, like https://")
     assert errors["themes-0-theme"] == "Choose a theme"
-    assert {"#title", "#review_by", "#sources-0-url", "#themes-0-theme"} <= set(summary_links(html))
+    assert {"#title", "#review_by-day", "#sources-0-url", "#themes-0-theme"} <= set(summary_links(html))
     assert "<title>Error: " in html
     kept = form_values(html)
     assert (kept["summary"], kept["themes-0-note"], kept["sources-0-url"]) == ("Kept summary", "Kept note", "not a web address")
@@ -348,7 +351,7 @@ def test_hostile_and_malformed_input_never_causes_a_server_error(world):
         {"themes-0-theme": "no-such-theme"}, {"themes-99999999-theme": "leadership"},
         {"strength": "9", "type": "evidence"}, {"other_sites": ["nowhere", "leeds"]}, {"site": "york"},
         {"type": "novel"}, {"visibility": "secret"}, {"links-0-rel": "describes", "links-0-entry": entry.slug},
-        {"links-0-rel": "describes", "links-0-entry": "Not A Slug"}, {"sources-0-date": "2015-13"},
+        {"links-0-rel": "describes", "links-0-entry": "Not A Slug"}, {"sources-0-date-month": "13"},
         {"review_by": "tomorrow"}, {"edit_summary": "y" * 301}, {"outcomes-0-value": "1", "type": "evidence"},
     ]
     for change in refused:
@@ -492,7 +495,11 @@ def test_publishing_through_the_endpoint_shows_the_entry_to_anonymous_readers(wo
     editor = world.app.test_client(user=world.editor)
     assert editor.post(f"/entries/{entry.slug}/publish", data={"csrf_token": token(editor)}).status_code == 403
     lead = world.app.test_client(user=world.lead)
-    response = lead.post(f"/entries/{entry.slug}/publish", data={"csrf_token": token(lead)})
+    # Publishing goes through its confirmation page, whose form carries the version shown.
+    confirmation = lead.get(f"/entries/{entry.slug}/publish")
+    assert confirmation.status_code == 200
+    response = lead.post(f"/entries/{entry.slug}/publish",
+                         data=form_values(confirmation.get_data(as_text=True), "form#confirm-publish"))
     assert response.status_code == 302 and response.headers["Location"] == f"/entries/{entry.slug}"
     db.session.expire_all()
     published = db.session.get(Entry, entry.id)

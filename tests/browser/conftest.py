@@ -8,7 +8,12 @@ Playwright (Playwright's own browser download is not used).
 from __future__ import annotations
 
 import os
+import threading
+import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -72,16 +77,53 @@ def _add_accounts(folder: Path, database_url: str) -> None:
         backend().close()
 
 
-@pytest.fixture(scope="session")
-def server(sqlite_templates, tmp_path_factory):
-    """Base URL of a running server over the real content (on SQLite: browser tests run once).
+@dataclass(frozen=True)
+class LiveSite:
+    """The browser tests' server: its base URL and its instance folder (the outbox is there)."""
 
-    Started exactly as ``make run`` serves (tests/live_server.py, gunicorn.conf.py).
+    base: str
+    instance: Path
+
+    def emails(self, to: str) -> list[EmailMessage]:
+        """The emails the server has written to its outbox for ``to``, oldest first."""
+        outbox = self.instance / "outbox"
+        messages = [message_from_bytes(path.read_bytes(), policy=policy.default)
+                    for path in sorted(outbox.glob("*.eml"))] if outbox.exists() else []
+        return [message for message in messages if message["To"] == to]
+
+    def email(self, to: str, subject: str, timeout: float = 30) -> EmailMessage:
+        """The one email to ``to`` with ``subject``, waited for: the server sends mail after the
+        response (kb.mail.current_sender), so it may land a moment after the page that caused it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [message for message in self.emails(to) if message["Subject"] == subject]
+            if found or time.monotonic() > deadline:
+                assert len(found) == 1, f"{len(found)} emails to {to} about {subject!r} after {timeout} s"
+                return found[0]
+            threading.Event().wait(0.05)  # poll, as Playwright's waiting assertions do
+
+
+@pytest.fixture(scope="session")
+def live_site(sqlite_templates, tmp_path_factory):
+    """The running server over the real content (on SQLite: browser tests run once).
+
+    Started exactly as ``make run`` serves (tests/live_server.py, gunicorn.conf.py); mail goes
+    to the instance's outbox (``.eml`` files), which :meth:`LiveSite.emails` reads.
     """
     database = sqlite_templates["content"].copy(tmp_path_factory.mktemp("server"))
     _add_accounts(database.instance, database.url)
-    with running_server(database.instance, database.url, KB_SECRET_KEY="browser-tests") as base:
-        yield base
+    # The journeys sign the same people in many times in one session: the sign-in limits (tested
+    # in tests/app/test_sign_in.py) would refuse them, so this server allows more.
+    with running_server(database.instance, database.url, KB_SECRET_KEY="browser-tests",
+                        KB_SIGN_IN_LIMIT_ACCOUNT="200 per 15 minutes",
+                        KB_SIGN_IN_LIMIT_CLIENT="400 per 15 minutes") as base:
+        yield LiveSite(base, database.instance)
+
+
+@pytest.fixture(scope="session")
+def server(live_site):
+    """Base URL of the running server (see :func:`live_site`)."""
+    return live_site.base
 
 
 @pytest.fixture(scope="session")

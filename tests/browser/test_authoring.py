@@ -48,7 +48,7 @@ def test_an_editor_writes_an_entry_a_lead_publishes_it_and_readers_find_it(no_di
 
     page.goto(server + "/sites/sheffield")
     page.get_by_role("link", name="Write an entry for Sheffield").click()
-    expect(page.locator("h1")).to_have_text("New entry")
+    expect(page.locator("h1")).to_have_text("Write an entry")
     page.wait_for_load_state()  # axe reads the whole page: let it finish loading first
     assert serious_accessibility_violations(page) == []
 
@@ -66,16 +66,19 @@ def test_an_editor_writes_an_entry_a_lead_publishes_it_and_readers_find_it(no_di
 
     page.get_by_role("button", name="Preview").first.click()
     preview = page.locator("#preview-content")
-    expect(preview.locator("strong")).to_have_text("quokka")
-    expect(preview.locator("h2")).to_have_text("How it works")
+    expect(preview.locator("h1")).to_have_text(TITLE)  # the whole entry, as readers will see it
+    expect(preview.locator(".kb-prose strong")).to_have_text("quokka")
+    expect(preview.locator(".kb-prose h2")).to_have_text("How it works")
     expect(preview.locator("script, img[onerror]")).to_have_count(0)
     expect(page.locator("#title")).to_have_value(TITLE)  # the preview kept everything typed
 
-    page.get_by_role("button", name="Save draft").click()
+    page.get_by_role("button", name="Save draft").first.click()
     expect(page).to_have_url(re.compile("^" + re.escape(server + SLUG_PATH) + "$"))
     expect(page.locator("h1")).to_have_text(TITLE)
     expect(page.locator("#entry-status")).to_contain_text("Draft")
 
+    page.get_by_role("button", name="Check and submit for review").click()
+    expect(page.locator("h1")).to_have_text("Check your entry before you submit it")
     page.get_by_label("Note to the site's leads (optional)").fill("Ready for review, thanks")
     page.get_by_role("button", name="Submit for review").click()
     expect(page.locator("#entry-status")).to_contain_text("In review")
@@ -95,6 +98,8 @@ def test_an_editor_writes_an_entry_a_lead_publishes_it_and_readers_find_it(no_di
     page.wait_for_load_state()
     assert serious_accessibility_violations(page) == []
     page.get_by_role("button", name="Publish").click()
+    expect(page.locator("h1")).to_have_text("Publish this entry?")
+    page.locator("#confirm-publish").get_by_role("button", name="Publish").click()
     expect(page.get_by_text("Published. Readers can now find this entry.")).to_be_visible()
     expect(page.locator("#entry-status")).to_have_count(0)  # published: no status warning any more
     _sign_out(page)
@@ -118,7 +123,7 @@ def test_the_editor_previews_without_javascript(browser, server):
         page.locator("#title").fill("Preview without scripts")
         page.locator("#body").fill("Some *emphasis* here.")
         page.get_by_role("button", name="Preview").first.click()
-        expect(page.locator("#preview-content em")).to_have_text("emphasis")
+        expect(page.locator("#preview-content .kb-prose em")).to_have_text("emphasis")
         expect(page.locator("#title")).to_have_value("Preview without scripts")
     finally:
         context.close()

@@ -19,4 +19,4 @@ def test_the_welcome_page_offers_writing_for_the_editors_site_and_is_accessible(
     page.wait_for_load_state()
     assert serious_accessibility_violations(page) == []
     page.get_by_role("link", name="Write an entry for Sheffield").click()
-    expect(page.locator("h1")).to_have_text("New entry")
+    expect(page.locator("h1")).to_have_text("Write an entry")
