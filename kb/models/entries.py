@@ -144,10 +144,16 @@ class Entry(db.Model):
     published_on: Mapped[date | None] = mapped_column(Date, index=True)
     updated_on: Mapped[date | None] = mapped_column(Date)
     review_by: Mapped[date | None] = mapped_column(Date)
+    # When someone last checked the entry is still right (a lead publishing it, or a content
+    # review): not the date of the work (published_on) nor when it was added (published_at).
+    reviewed_on: Mapped[date | None] = mapped_column(Date)
     evidence_design: Mapped[EvidenceDesign | None] = mapped_column(
         enum_column(EvidenceDesign, "evidence_design")
     )
     evidence_strength: Mapped[int | None] = mapped_column(Integer)
+    # Why this entry's evidence has its strength, in the entry's own terms (its design, size,
+    # comparison); shown in "How strong is this evidence?" instead of a generic level label.
+    evidence_strength_reason: Mapped[str | None] = mapped_column(String(400))
     evidence_provenance: Mapped[Provenance | None] = mapped_column(
         enum_column(Provenance, "evidence_provenance")
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, CheckConstraint, Integer, String, Text
+from datetime import date
+
+from sqlalchemy import JSON, CheckConstraint, Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kb.extensions import db
@@ -34,6 +36,8 @@ class Site(db.Model):
     website: Mapped[str | None] = mapped_column(String(500))
     summary: Mapped[str] = mapped_column(String(400))
     profile: Mapped[str] = mapped_column(Text, default="")
+    # When someone last checked the profile is still right ("Page last reviewed").
+    reviewed_on: Mapped[date | None] = mapped_column(Date)
     # SHA-256 of the record this row's content file held when import last applied or matched it;
     # NULL: never imported under the rule (see kb/services/content_io/rule.py).
     imported_digest: Mapped[str | None] = mapped_column(String(64))

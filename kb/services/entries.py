@@ -109,17 +109,20 @@ class EntryCard:
     summary: str
     published_on: date | None
     site: SiteRef | None
+    evidence_strength: int | None = None  # evidence only: 1–5, and where its figures come from
+    evidence_provenance: Provenance | None = None
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> EntryCard:
         """A card from the last ``len(CARD_COLUMNS)`` values of a row that selected them."""
-        slug, entry_type, visibility, title, summary, published_on, site_slug, site_name = row[-len(CARD_COLUMNS):]
+        (slug, entry_type, visibility, title, summary, published_on, site_slug, site_name, strength,
+         provenance) = row[-len(CARD_COLUMNS):]
         site = SiteRef(site_slug, site_name) if site_slug is not None else None
-        return cls(slug, entry_type, visibility, title, summary, published_on, site)
+        return cls(slug, entry_type, visibility, title, summary, published_on, site, strength, provenance)
 
 
 CARD_COLUMNS = (Entry.slug, Entry.type, Entry.visibility, Entry.title, Entry.summary, Entry.published_on,
-                Site.slug, Site.name)
+                Site.slug, Site.name, Entry.evidence_strength, Entry.evidence_provenance)
 
 
 def card_query(page: Select, *columns: Any) -> Select:
@@ -249,8 +252,10 @@ def own_fields(record: dict[str, Any], lookups: Lookups) -> dict[str, Any]:
         "published_on": _date(record.get("published")),
         "updated_on": _date(record.get("updated")),
         "review_by": _date(record.get("review_by")),
+        "reviewed_on": _date(record.get("reviewed")),
         "evidence_design": EvidenceDesign(evidence["design"]) if evidence else None,
         "evidence_strength": evidence["strength"] if evidence else None,
+        "evidence_strength_reason": evidence.get("strength_reason") if evidence else None,
         "evidence_provenance": Provenance(evidence["provenance"]) if evidence else None,
     }
 

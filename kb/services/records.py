@@ -13,10 +13,11 @@ from kb.models import Entry, Site, Theme
 
 
 # Key order in files, fixed so that export is byte-for-byte repeatable.
-SITE_FIELDS = ("name", "kind", "wave", "region", "lead_organisations", "population", "website", "summary")
+SITE_FIELDS = ("name", "kind", "wave", "region", "lead_organisations", "population", "website", "summary",
+               "reviewed")
 ENTRY_FIELDS = (
     "title", "type", "site", "other_sites", "status", "visibility", "published", "updated",
-    "review_by", "summary", "themes", "sources", "links", "evidence",
+    "review_by", "reviewed", "summary", "themes", "sources", "links", "evidence",
 )
 
 
@@ -25,8 +26,11 @@ def _drop_empty(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def theme_record(theme: Theme) -> dict[str, Any]:
-    """A theme as it appears in ``themes.yml``."""
-    return {"slug": theme.slug, "name": theme.name, "group": theme.group, "definition": theme.definition}
+    """A theme as it appears in ``themes.yml`` (``reviewed`` only when set)."""
+    record = {"slug": theme.slug, "name": theme.name, "group": theme.group, "definition": theme.definition}
+    if theme.reviewed_on is not None:
+        record["reviewed"] = theme.reviewed_on.isoformat()
+    return record
 
 
 def site_record(site: Site) -> dict[str, Any]:
@@ -39,6 +43,7 @@ def site_record(site: Site) -> dict[str, Any]:
         "population": site.population,
         "website": site.website,
         "summary": site.summary,
+        "reviewed": site.reviewed_on.isoformat() if site.reviewed_on else None,
     }
     record = {key: value for key, value in record.items() if value not in (None, "")}
     # Always written, even when empty, so the file shows the field exists.
@@ -65,9 +70,12 @@ def entry_record(entry: Entry) -> dict[str, Any]:
         evidence = {
             "design": entry.evidence_design.value,
             "strength": entry.evidence_strength,
+            "strength_reason": entry.evidence_strength_reason,
             "provenance": entry.evidence_provenance.value if entry.evidence_provenance else None,
             "outcomes": [_outcome(o) for o in entry.outcomes],
         }
+        if not evidence["strength_reason"]:
+            del evidence["strength_reason"]  # optional: left out when empty, as in files
     record = _drop_empty(
         {
             "title": entry.title,
@@ -79,6 +87,7 @@ def entry_record(entry: Entry) -> dict[str, Any]:
             "published": entry.published_on.isoformat() if entry.published_on else None,
             "updated": entry.updated_on.isoformat() if entry.updated_on else None,
             "review_by": entry.review_by.isoformat() if entry.review_by else None,
+            "reviewed": entry.reviewed_on.isoformat() if entry.reviewed_on else None,
             "summary": entry.summary,
             "themes": [
                 {"theme": tag.theme.slug, "polarity": tag.polarity.value, "note": tag.note}

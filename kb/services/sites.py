@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -152,6 +152,7 @@ def apply_record(site: Site, slug: str, record: dict[str, Any]) -> None:
     site.website = record.get("website")
     site.summary = record["summary"]
     site.profile = record.get("body", "")
+    site.reviewed_on = date.fromisoformat(record["reviewed"]) if record.get("reviewed") else None
 
 
 # --- administering sites ------------------------------------------------------------------------

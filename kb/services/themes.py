@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 
 from kb.extensions import db
-from kb.models import Entry, Polarity, Theme, ThemeTag
+from kb.models import Entry, EntryType, Polarity, Theme, ThemeTag
 from kb.services import audit
 from kb.services.browse import Page, page_offset
 from kb.services.content_io.schema import Problem, ThemeRecord, validate
@@ -62,6 +62,22 @@ def tag_counts(user: Any) -> Mapping[tuple[int, Polarity], int]:
     return memo(("theme-counts", listing_scope(user)), count)
 
 
+def evidence_counts(user: Any) -> Mapping[int, int]:
+    """How many evaluation-evidence entries ``user`` may read are tagged with each theme, by theme
+    id (absent: none). Counted once per data version and reader scope."""
+
+    def count() -> Mapping[int, int]:
+        rows = db.session.execute(
+            select(ThemeTag.theme_id, func.count(func.distinct(ThemeTag.entry_id)))
+            .join(Entry, ThemeTag.entry_id == Entry.id)
+            .where(visible_entries(user), Entry.type == EntryType.EVIDENCE)
+            .group_by(ThemeTag.theme_id)
+        ).all()
+        return MappingProxyType(dict(rows))
+
+    return memo(("theme-evidence-counts", listing_scope(user)), count)
+
+
 def themes_by_group(user: Any) -> list[ThemeGroup]:
     """Every theme, in its group, in display order, with counts over entries ``user`` may read
     (memoised per data version and reader scope)."""
@@ -110,6 +126,7 @@ class ThemeSides:
 
     enablers: Page[TagCard]
     barriers: Page[TagCard]
+    evidence: int = 0  # evaluation-evidence entries the reader may read tagged with the theme
 
 
 def theme_sides(theme: Theme, user: Any, enablers_page: int = 1, barriers_page: int = 1,
@@ -123,6 +140,7 @@ def theme_sides(theme: Theme, user: Any, enablers_page: int = 1, barriers_page: 
     return ThemeSides(
         enablers=_side(theme, Polarity.ENABLER, user, enablers_page, size, counts),
         barriers=_side(theme, Polarity.BARRIER, user, barriers_page, size, counts),
+        evidence=evidence_counts(user).get(theme.id, 0),
     )
 
 
@@ -150,6 +168,7 @@ def apply_record(theme: Theme, record: dict[str, Any], position: int) -> None:
     theme.name = record["name"]
     theme.group = record["group"]
     theme.definition = record["definition"]
+    theme.reviewed_on = date.fromisoformat(record["reviewed"]) if record.get("reviewed") else None
     theme.position = position
 
 
@@ -214,7 +233,7 @@ def _clean(record: dict[str, Any]) -> dict[str, Any]:
     model, problems = validate(ThemeRecord, record)
     if problems or model is None:
         raise InvalidTheme(problems)
-    return model.model_dump()
+    return model.model_dump(mode="json", exclude_none=True)  # the shape of theme_record
 
 
 def create_theme(actor: Any, slug: str, record: dict[str, Any], *, now: datetime,

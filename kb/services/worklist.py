@@ -22,7 +22,7 @@ from kb.services.permissions import authoring_sites, can_edit, is_admin, is_memb
 # are counted and reachable through the site's page and search.
 LIST_LIMIT = 50
 # Fields a workflow step changes; they are not "changes to the entry" for a person editing it.
-_WORKFLOW_FIELDS = frozenset({"status", "published", "updated"})
+_WORKFLOW_FIELDS = frozenset({"status", "published", "updated", "reviewed"})
 
 _EDITOR_ORDER = (EntryStatus.DRAFT, EntryStatus.IN_REVIEW, EntryStatus.PUBLISHED, EntryStatus.ARCHIVED)
 # Leads review: what waits for them comes first.

@@ -58,6 +58,18 @@ def test_every_evidence_entry_says_how_the_evidence_was_found():
     assert incomplete == []
 
 
+def test_every_evidence_entry_says_why_it_has_its_strength():
+    missing = [slug for slug, e in ENTRIES.items() if e.get("evidence") and not e["evidence"].get("strength_reason")]
+    assert missing == []
+
+
+def test_every_entry_site_and_theme_says_when_it_was_last_reviewed():
+    themes = yaml.safe_load((CONTENT / "themes.yml").read_text(encoding="utf-8"))
+    assert [slug for slug, e in ENTRIES.items() if not e.get("reviewed")] == []
+    assert [slug for slug, site in SITES.items() if not site.get("reviewed")] == []
+    assert [theme["slug"] for theme in themes if not theme.get("reviewed")] == []
+
+
 def test_every_entry_has_a_review_by_date():
     assert [slug for slug, entry in ENTRIES.items() if not entry.get("review_by")] == []
 

@@ -188,7 +188,7 @@ def test_lists_show_readable_lines_and_mark_only_the_lines_that_changed():
     assert _table(field_changes(RECORD, new, NAMES)) == {
         "site": ("Site", ["*Sheffield"], ["*Leeds"]),
         "other_sites": ("Other sites involved", [], ["*Sheffield"]),
-        "published": ("Published", [], ["*1 April 2015"]),
+        "published": ("Date of the work or source", [], ["*1 April 2015"]),
         "themes": ("Enablers and barriers", ["Pooled budgets — enabler: Joint ownership"],
                    ["Pooled budgets — enabler: Joint ownership", "*National rules — barrier: BCF templates"]),
         "sources": ("Sources", ["An article (2015-04-01) — https://example.org/a"],
@@ -224,6 +224,6 @@ def test_describe_lists_every_field_of_a_record_for_the_revision_page():
     rows = {name: (label, lines) for name, label, lines in describe(RECORD, NAMES)}
     assert rows["type"] == ("Type", ["Case study"])
     assert rows["themes"] == ("Enablers and barriers", ["Pooled budgets — enabler: Joint ownership"])
-    assert rows["published"] == ("Published", [])
+    assert rows["published"] == ("Date of the work or source", [])
     assert "evidence.design" not in rows  # not an evidence entry
     assert "body" not in rows and "title" not in rows

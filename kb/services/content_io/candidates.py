@@ -100,7 +100,7 @@ class Reader:
                 if validated.slug in seen:
                     problems.append(Problem((index, "slug"), f"theme {index + 1}: slug {validated.slug!r} is used twice"))
                 seen.add(validated.slug)
-                candidates.append(Candidate(path, validated.slug, validated.model_dump(), parsed,
+                candidates.append(Candidate(path, validated.slug, validated.model_dump(mode="json", exclude_none=True), parsed,
                                              line=parsed.line_for((index,)), position=index))
         if problems:
             self.fail_all(path, parsed, problems)

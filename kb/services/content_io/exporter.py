@@ -22,7 +22,7 @@ from kb.services.content_io.frontmatter import ContentFileError, parse_yaml, rea
 from kb.services.content_io.importer import Progress, no_progress
 from kb.services.records import entry_record, site_record, theme_record
 
-_DATE_FIELDS = ("published", "updated", "review_by")
+_DATE_FIELDS = ("published", "updated", "review_by", "reviewed")
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,15 @@ def dump_yaml(data: Any, *, inline_flat_mappings: bool = True) -> str:
     )
 
 
+def _bare_dates(front: dict[str, Any]) -> dict[str, Any]:
+    """``front`` with its dates as YAML dates (written bare, as authors write them), not strings."""
+    return {key: dt.date.fromisoformat(value) if key in _DATE_FIELDS and isinstance(value, str) else value
+            for key, value in front.items()}
+
+
 def markdown_file(record: dict[str, Any]) -> str:
     """A content file: the record's fields as front matter, its ``body`` as Markdown."""
-    front = {key: value for key, value in record.items() if key != "body"}
-    for key in _DATE_FIELDS:
-        if key in front:
-            # Written as bare YAML dates, as authors write them.
-            front[key] = dt.date.fromisoformat(front[key])
+    front = _bare_dates({key: value for key, value in record.items() if key != "body"})
     body = record.get("body", "")
     return f"---\n{dump_yaml(front)}---\n{body}\n" if body else f"---\n{dump_yaml(front)}---\n"
 
@@ -76,7 +78,7 @@ def _themes_file_with(path: Path, themes: list[Theme]) -> str:
     The other items keep the file's words, not the database's: a change to another theme that
     has not been imported yet must not be lost by exporting one theme.
     """
-    records = {theme.slug: theme_record(theme) for theme in themes}
+    records = {theme.slug: _bare_dates(theme_record(theme)) for theme in themes}
     items: list[Any] = []
     if path.is_file():
         try:
@@ -116,7 +118,7 @@ def export_content(dest: Path, *, progress: Progress = no_progress,
         entry_query = entry_query.where(Entry.slug.in_([slug for kind, slug in wanted if kind == "entries"]))
 
     if wanted is None:
-        _write(dest / "themes.yml", dump_yaml([theme_record(t) for t in themes], inline_flat_mappings=False) if themes else "[]\n")
+        _write(dest / "themes.yml", dump_yaml([_bare_dates(theme_record(t)) for t in themes], inline_flat_mappings=False) if themes else "[]\n")
     else:
         themes = [t for t in themes if ("themes", t.slug) in wanted]
         if themes:

@@ -85,6 +85,7 @@ class ThemeRecord(_Record):
     name: _text(80)
     group: _text(80)
     definition: _text(400)
+    reviewed: dt.date | None = None
 
 
 class SiteRecord(_Record):
@@ -96,6 +97,7 @@ class SiteRecord(_Record):
     population: Annotated[_text(120) | None, BeforeValidator(_as_text)] = None
     website: Website | None = None
     summary: _text(400)
+    reviewed: dt.date | None = None
 
 
 class ThemeTagRecord(_Record):
@@ -137,6 +139,7 @@ class OutcomeRecord(_Record):
 class EvidenceRecord(_Record):
     design: _strict(EvidenceDesign)
     strength: Annotated[int, Field(ge=1, le=5, strict=True)]
+    strength_reason: _text(400) | None = None
     provenance: _strict(Provenance)
     outcomes: list[OutcomeRecord] = Field(min_length=1, max_length=50)
 
@@ -151,13 +154,14 @@ class EntryRecord(_Record):
     published: dt.date | None = None
     updated: dt.date | None = None
     review_by: dt.date | None = None
+    reviewed: dt.date | None = None
     summary: _text(500)
     themes: list[ThemeTagRecord] = Field(min_length=1, max_length=40)
     sources: list[SourceRecord] = Field(min_length=1, max_length=60)
     links: list[LinkRecord] = Field(default_factory=list, max_length=60)
     evidence: EvidenceRecord | None = None
 
-    @field_validator("published", "updated", "review_by", mode="before")
+    @field_validator("published", "updated", "review_by", "reviewed", mode="before")
     @classmethod
     def _dates_only(cls, value: Any) -> Any:
         # A datetime is a date in Python; a timestamp in a date field is a typo worth reporting.
@@ -244,6 +248,8 @@ def check(record: _Record) -> list[Problem]:
             problems.append(Problem(("status",), "published: a published or archived entry needs a published date"))
         if record.updated and record.published and record.updated < record.published:
             problems.append(Problem(("updated",), "updated: is before the published date"))
+        if record.reviewed and record.published and record.reviewed < record.published:
+            problems.append(Problem(("reviewed",), "reviewed: is before the published date"))
         if record.site and record.site in record.other_sites:
             problems.append(Problem(("other_sites",), f"other_sites: repeats the main site {record.site!r}"))
         seen_tags: set[tuple[str, str]] = set()
