@@ -7,6 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from kb.models import Visibility
+
 from kb.mail import render_message
 
 EXPIRES = datetime(2026, 12, 9, 10, 0, tzinfo=timezone.utc)
@@ -17,7 +19,17 @@ LEAD = SimpleNamespace(name="Bob Lead")
 SITE = SimpleNamespace(name="Sheffield")
 
 
+ENTRY = SimpleNamespace(title="Joint emergency teams in Greenwich", site=SITE, visibility=Visibility.PUBLIC)
+FEEDBACK = SimpleNamespace(doing="Looking for evidence on care navigators for our board paper next week.",
+                           problem="The search found nothing for coordinators without the hyphen.",
+                           reply_to="ann@example.nhs.uk")
+
+
 def _context(name: str) -> dict:
+    if name in ("entry_published", "entry_returned"):
+        return {"person": PERSON, "actor": LEAD, "entry": ENTRY, "link": LINK, "note": "Please add the 2016 figures."}
+    if name == "feedback":
+        return {"feedback": FEEDBACK, "received": EXPIRES, "link": LINK}
     if name == "invitation":
         return {"person": PERSON, "inviter": LEAD, "link": LINK, "expires": EXPIRES,
                 "sites": [(SITE, SimpleNamespace(label="Editor"))]}
@@ -31,11 +43,13 @@ def _paragraphs(text: str) -> list[str]:
     return [block for block in text.split("\n\n") if block.strip()]
 
 
-@pytest.mark.parametrize("name", ["invitation", "password_reset", "review_requested"])
+@pytest.mark.parametrize("name", ["invitation", "password_reset", "review_requested", "entry_published",
+                                  "entry_returned", "feedback"])
 def test_plain_text_lines_are_wrapped_and_links_kept_whole_on_their_own_line(app, name):
     with app.test_request_context():
         text = render_message(name, "ann@example.nhs.uk", **_context(name)).text
-    assert LINK + "\n" in text and "\n" + LINK in text
+    if name != "feedback":  # the one email without a link
+        assert LINK + "\n" in text and "\n" + LINK in text
     long_lines = [line for line in text.splitlines() if len(line) > 72 and "http" not in line]
     assert long_lines == []
     assert "\n\n\n" not in text  # one blank line between paragraphs, never more
