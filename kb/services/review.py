@@ -4,6 +4,8 @@
   leads, and the revision last published (to compare the current version with), or None if it
   never was. Only the entry's editors and leads (and admins) get it: for anyone else it is None,
   so a page can never show it to a reader.
+* :func:`return_note` — for a draft a lead returned: who returned it, when, and their note to
+  the editor, until it is submitted again (the same people only).
 * :func:`submission_check` — the "Check your entry" page before submitting: every field the
   readers will see, as rows with the editor's anchor to change each.
 * :func:`publication_check` — the confirmation page before publishing: what will be published,
@@ -35,6 +37,7 @@ from kb.services.revisions import describe
 # The summary of the revision a submission makes (kb.services.workflow writes it).
 SUBMITTED = "Submitted for review"
 SUBMITTED_EVENT = "entry_submitted"
+RETURNED_EVENT = "entry_returned"
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,32 @@ def last_published_revision(entry: Entry) -> int | None:
         .order_by(Revision.number.desc())
         .limit(1)
     )
+
+
+@dataclass(frozen=True)
+class ReturnNote:
+    """Why a lead sent an entry back to draft (``returned_by`` None if that account is gone)."""
+
+    returned_by: User | None
+    returned_at: datetime
+    note: str
+
+
+def return_note(user: Any, entry: Entry) -> ReturnNote | None:
+    """For a draft whose last workflow step was a return to draft: who returned it, when and
+    their note; None for any other entry, and for anyone who does not work on it."""
+    if entry.status != EntryStatus.DRAFT or not can_work_on(user, entry):
+        return None
+    event = db.session.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.action.in_([SUBMITTED_EVENT, RETURNED_EVENT]), AuditEvent.subject == f"entry:{entry.slug}")
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(1)
+        .options(selectinload(AuditEvent.actor))
+    )
+    if event is None or event.action != RETURNED_EVENT:
+        return None
+    return ReturnNote(event.actor, event.created_at, str((event.detail or {}).get("note") or ""))
 
 
 # --- "Check your entry" ------------------------------------------------------------------------

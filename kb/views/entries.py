@@ -49,7 +49,8 @@ def show(slug: str):
 
 def entry_page(slug: str, *, return_form: Any = None, status: int = 200) -> Any:
     """The entry's page (``return_form``: a refused note to the editor, shown with its message);
-    for its editors and leads while it is in review, who submitted it and why (``review``)."""
+    for its editors and leads while it is in review, who submitted it and why (``review``), and
+    while it is a returned draft, who returned it and why (``returned``)."""
     entry = entries.get_visible_entry(slug, current_user)
     return render_template(
         "entries/show.html",
@@ -61,6 +62,7 @@ def entry_page(slug: str, *, return_form: Any = None, status: int = 200) -> Any:
         actions=entry_actions(current_user, entry),
         return_form=return_form,
         review=review.review_context(current_user, entry),
+        returned=review.return_note(current_user, entry),
         when=when,
         iso=iso,
     ), status

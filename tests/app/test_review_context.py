@@ -268,6 +268,23 @@ def test_returning_to_draft_emails_the_submitter_with_the_leads_note(team):
     assert "Lee Lead has returned the entry" in " ".join(message.text.split())
 
 
+def test_a_returned_draft_shows_its_people_who_returned_it_and_why_until_it_is_submitted_again(team):
+    entry = _in_review_after_a_publication(team)
+    workflow.return_to_draft(team["lead"], entry.slug, now=NOW + timedelta(days=4), sender=_sender(),
+                             note="Please add the 2017 figures.")
+    for who in ("editor", "lead"):
+        page = BeautifulSoup(_client(team, who).get(f"/entries/{entry.slug}").get_data(as_text=True), "html.parser")
+        returned = text_of(page.select_one("#return-context"))
+        assert "Returned to draft" in returned and "By Lee Lead" in returned
+        assert text_of(page.select_one("#return-note-text")) == "Their note: Please add the 2017 figures."
+    for who in ("outsider", "member"):  # not their site's entry: they cannot see the draft at all
+        assert _client(team, who).get(f"/entries/{entry.slug}").status_code == 404
+    workflow.submit_for_review(team["editor"], entry.slug, now=NOW + timedelta(days=5), sender=_sender(),
+                               note="Added them.")
+    page = BeautifulSoup(_client(team, "lead").get(f"/entries/{entry.slug}").get_data(as_text=True), "html.parser")
+    assert page.select_one("#return-context") is None and "Added them." in text_of(page.select_one("#review-context"))
+
+
 def test_a_return_note_that_is_too_long_is_refused_on_the_entry_page(team):
     entry = _in_review_after_a_publication(team)
     client = _client(team, "lead")

@@ -66,7 +66,11 @@ def test_a_lead_reviews_with_the_note_and_the_changes_then_confirms_and_the_edit
     body.fill(body.input_value().rstrip() + "\n\nA kestrel audit in 2016 confirmed the savings.\n")
     page.get_by_role("button", name="Save changes").first.click()
     expect(page).to_have_url(server + ENTRY)
+    # The draft says who returned it (the lead left no note this time).
+    expect(page.locator("#return-context")).to_contain_text("By Sheffield lead")
+    expect(page.locator("#return-note-text")).to_have_text("They left no note.")
     _panel_comes_before_the_body_on_a_phone(page)
+    _accessible_at_both_widths(page)
     page.get_by_role("button", name="Check and submit for review").click()
     expect(page.locator("h1")).to_have_text("Check your entry before you submit it")
     expect(page.locator("#check-title")).to_contain_text(TITLE)
