@@ -28,7 +28,7 @@ from kb.search import backend
 from kb.search.indexing import DEFER_DRAIN, drain
 from kb.services import authoring, dataversion, users
 from kb.services.records import entry_record
-from tests.app.test_authoring import fill, page_form, token
+from tests.app.test_authoring import fill, form_values, page_form, token
 from tests.factories import make_entry, make_site, make_theme, make_user
 from tests.pages import main_text
 
@@ -110,8 +110,14 @@ def edit(client, slug: str, **fields) -> None:  # noqa: ANN001
 
 
 def step(client, slug: str, action: str) -> None:  # noqa: ANN001
-    """A workflow button on the entry's page (publish, archive …)."""
-    response = client.post(f"/entries/{slug}/{action}", data={"csrf_token": token(client, f"/entries/{slug}")})
+    """A workflow button on the entry's page (publish, archive …); Publish through its
+    confirmation page, as a lead in a browser does."""
+    if action == "publish":
+        confirm = client.get(f"/entries/{slug}/publish").get_data(as_text=True)
+        data = form_values(confirm, "#confirm-publish")
+    else:
+        data = {"csrf_token": token(client, f"/entries/{slug}")}
+    response = client.post(f"/entries/{slug}/{action}", data=data)
     assert response.status_code == 302, response.status_code
 
 
