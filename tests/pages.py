@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bs4 import BeautifulSoup
+from werkzeug.datastructures import MultiDict
 
 
 def get_page(client, url: str, status: int = 200) -> BeautifulSoup:
@@ -24,3 +25,26 @@ def main_text(page: BeautifulSoup) -> str:
 def entry_links(page: BeautifulSoup) -> list[str]:
     """Slugs of the entries a page links to, in order, within <main>."""
     return [a["href"].rsplit("/", 1)[1] for a in page.find("main").select('a[href^="/entries/"]')]
+
+
+def form_values(html: str, selector: str = "form.kb-editor") -> MultiDict:
+    """The name/value pairs a browser would send for the form (without any button)."""
+    form = BeautifulSoup(html, "html.parser").select_one(selector)
+    assert form is not None, f"no {selector} on the page"
+    values = MultiDict()
+    for field in form.select("input, textarea, select"):
+        name = field.get("name")
+        if not name or field.name == "button":
+            continue
+        if field.name == "textarea":
+            text = field.string or ""
+            values.add(name, text[1:] if text.startswith("\n") else text)  # as HTML drops it
+        elif field.name == "select":
+            chosen = field.select_one("option[selected]") or field.select_one("option")
+            values.add(name, chosen.get("value", "") if chosen else "")
+        elif field.get("type") in ("checkbox", "radio"):
+            if field.has_attr("checked"):
+                values.add(name, field.get("value", "on"))
+        else:
+            values.add(name, field.get("value", ""))
+    return values

@@ -31,7 +31,7 @@ from kb.services.authoring import entry_for
 from kb.services.errors import Conflict, NotAllowed
 from kb.services.permissions import can_publish, can_submit, can_work_on, site_role
 from kb.services.records import entry_record
-from kb.services.revisions import _names as names_for  # the one place that names a record's slugs
+from kb.services.revisions import names_for  # the one place that names a record's slugs
 from kb.services.revisions import describe
 
 # The summary of the revision a submission makes (kb.services.workflow writes it).

@@ -318,7 +318,7 @@ def revision(user: Any, slug: str, number: int) -> ShownRevision:
     return ShownRevision(
         entry=entry,
         revision=found,
-        metadata=describe(found.snapshot, _names(user, found.snapshot)),
+        metadata=describe(found.snapshot, names_for(user, found.snapshot)),
         previous=_before(numbers, number),
         following=_after(numbers, number),
     )
@@ -346,7 +346,7 @@ def compare(user: Any, slug: str, old_number: int | None, new_number: int | None
         entry=entry,
         old=old,
         new=new,
-        fields=field_changes(old.snapshot, new.snapshot, _names(user, old.snapshot, new.snapshot)),
+        fields=field_changes(old.snapshot, new.snapshot, names_for(user, old.snapshot, new.snapshot)),
         prose=_prose_changes(old.snapshot, new.snapshot),
         previous=(before, old_number) if before is not None else None,
         following=(new_number, after) if after is not None else None,
@@ -410,7 +410,7 @@ def _after(numbers: list[int], number: int) -> int | None:
     return later[0] if later else None
 
 
-def _names(user: Any, *records: dict[str, Any]) -> Names:
+def names_for(user: Any, *records: dict[str, Any]) -> Names:
     """Names of the sites, themes and linked entries ``records`` refer to.
 
     A linked entry's title is only used if ``user`` may know of that entry (it may have gone

@@ -20,7 +20,7 @@ from kb.services.records import site_record, theme_record
 from tests.conftest import NOW
 from tests.factories import make_entry, make_site, make_theme, make_user
 from tests.inertness import problems_in as markdown_problems
-from tests.pages import get_page, main_text, text_of
+from tests.pages import form_values, get_page, main_text, text_of
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 
@@ -158,12 +158,8 @@ def test_admin_edits_a_site_and_its_entries_are_found_by_the_new_name(app, admin
 def test_saving_a_site_unchanged_writes_nothing(app, admin):
     make_site("westby", summary="Same as before.")
     client = app.test_client(user=admin)
-    form = get_page(client, "/admin/sites/westby/edit")
-    # What a browser sends: every input but unticked checkboxes (the "reviewed" box is unticked).
-    data = {field["name"]: field.get("value", "") for field in form.select("main form input")
-            if field.get("type") != "checkbox" or field.has_attr("checked")}
-    data.update({area["name"]: area.get_text().removeprefix("\n") for area in form.select("main form textarea")})
-    data.update({select["name"]: select.find("option", selected=True)["value"] for select in form.select("main form select")})
+    # What a browser sends: the form as it stands (the "reviewed" box is unticked, so not sent).
+    data = form_values(client.get("/admin/sites/westby/edit").get_data(as_text=True), "main form")
     response = client.post("/admin/sites/westby/edit", data=data)
     assert response.status_code == 302
     assert "Nothing had changed." in main_text(get_page(client, "/admin/sites"))

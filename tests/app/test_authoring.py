@@ -18,6 +18,7 @@ from kb.services import workflow
 from kb.models import Entry, EntryStatus, Membership, NetworkRole, Revision, SiteRole
 from tests.factories import make_entry, make_site, make_theme, make_user
 from tests.inertness import load_payloads, problems_in
+from tests.pages import form_values
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 PAYLOADS = load_payloads(Path(__file__).parent.parent / "data" / "xss_payloads.txt")
@@ -43,29 +44,6 @@ def world(app):
 
 
 # --- helpers: read a page's form the way a browser would submit it -----------------------------
-
-
-def form_values(html: str, selector: str = "form.kb-editor") -> MultiDict:
-    """The name/value pairs a browser would send for the form (without any button)."""
-    form = BeautifulSoup(html, "html.parser").select_one(selector)
-    assert form is not None, "no editor form on the page"
-    values = MultiDict()
-    for field in form.select("input, textarea, select"):
-        name = field.get("name")
-        if not name or field.name == "button":
-            continue
-        if field.name == "textarea":
-            text = field.string or ""
-            values.add(name, text[1:] if text.startswith("\n") else text)  # as HTML drops it
-        elif field.name == "select":
-            chosen = field.select_one("option[selected]") or field.select_one("option")
-            values.add(name, chosen.get("value", "") if chosen else "")
-        elif field.get("type") in ("checkbox", "radio"):
-            if field.has_attr("checked"):
-                values.add(name, field.get("value", "on"))
-        else:
-            values.add(name, field.get("value", ""))
-    return values
 
 
 def page_form(client, url: str) -> MultiDict:

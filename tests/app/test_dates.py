@@ -4,11 +4,9 @@ check and content files set, and which an ordinary save never moves."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 
 import pytest
-from bs4 import BeautifulSoup
 
 from kb.extensions import db
 from kb.models import Entry, Membership, NetworkRole, Site, SiteRole, Theme
@@ -19,24 +17,11 @@ from kb.services.content_io.schema import EntryRecord, validate
 from kb.services.records import entry_record, site_record, theme_record
 from tests.conftest import NOW
 from tests.factories import make_entry, make_site, make_theme, make_user
-from tests.pages import get_page, text_of
+from tests.pages import form_values, get_page, text_of
 
-TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
-
-
-def _token(client, path: str) -> str:
-    match = TOKEN.search(client.get(path).get_data(as_text=True))
-    return match.group(1) or match.group(2)
-
-
-def _form_as_a_browser_sends_it(client, path: str) -> dict[str, str]:
-    """Every field of the page's form as it stands (unticked checkboxes are not sent)."""
-    form = BeautifulSoup(client.get(path).get_data(as_text=True), "html.parser").select_one("main form")
-    data = {field["name"]: field.get("value", "") for field in form.select("input")
-            if field.get("type") != "checkbox" or field.has_attr("checked")}
-    data.update({area["name"]: area.get_text().removeprefix("\n") for area in form.select("textarea")})
-    data.update({select["name"]: select.find("option", selected=True)["value"] for select in form.select("select")})
-    return data
+def _form(client, path: str):  # noqa: ANN001
+    """The page's form as a browser sends it (unticked boxes left out, the CSRF token in)."""
+    return form_values(client.get(path).get_data(as_text=True), "main form")
 
 
 @pytest.fixture
@@ -86,16 +71,16 @@ def test_ticking_reviewed_on_a_site_marks_it_reviewed_today_and_leaving_it_keeps
     site = make_site("westby", name="Westby", reviewed="2026-01-15")
     db.session.commit()
     path = "/admin/sites/westby/edit"
-    data = _form_as_a_browser_sends_it(admin_client, path)
+    data = _form(admin_client, path)
     assert "reviewed" not in data  # never ticked in advance: each check is someone's act
     data["summary"] = "A changed summary."
-    assert admin_client.post(path, data={**data, "csrf_token": _token(admin_client, path)}).status_code == 302
+    assert admin_client.post(path, data=data).status_code == 302
     db.session.expire_all()
     assert db.session.get(Site, site.id).reviewed_on == date(2026, 1, 15)
 
-    data = _form_as_a_browser_sends_it(admin_client, path)
+    data = _form(admin_client, path)
     data["reviewed"] = "y"
-    assert admin_client.post(path, data={**data, "csrf_token": _token(admin_client, path)}).status_code == 302
+    assert admin_client.post(path, data=data).status_code == 302
     db.session.expire_all()
     assert db.session.get(Site, site.id).reviewed_on == utcnow().date()
 
@@ -104,10 +89,10 @@ def test_ticking_reviewed_on_a_theme_marks_it_reviewed_today(app, admin_client):
     theme = make_theme("shared-records", name="Shared records")
     db.session.commit()
     path = "/admin/themes/shared-records/edit"
-    data = _form_as_a_browser_sends_it(admin_client, path)
+    data = _form(admin_client, path)
     assert "reviewed" not in data
     data["reviewed"] = "y"
-    assert admin_client.post(path, data={**data, "csrf_token": _token(admin_client, path)}).status_code == 302
+    assert admin_client.post(path, data=data).status_code == 302
     db.session.expire_all()
     assert db.session.get(Theme, theme.id).reviewed_on == utcnow().date()
     assert theme_record(db.session.get(Theme, theme.id))["reviewed"] == utcnow().date().isoformat()

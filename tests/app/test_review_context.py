@@ -17,7 +17,7 @@ from kb.services import authoring, review, workflow
 from kb.services.errors import Conflict
 from kb.services.records import entry_record
 from tests.factories import NOW, make_site, make_theme, make_user
-from tests.pages import get_page, text_of
+from tests.pages import form_values, get_page, text_of
 
 NOTE = "Figures checked against the 2016 report.\nPlease look at the second paragraph."
 
@@ -81,15 +81,6 @@ def _in_review_after_a_publication(team) -> Entry:
 
 def _client(team, who):
     return team["app"].test_client(user=team[who]) if who != "anonymous" else team["app"].test_client()
-
-
-def _form(html: str, selector: str) -> dict[str, str]:
-    """The values a browser would send for the form ``selector`` (inputs and textareas)."""
-    form = BeautifulSoup(html, "html.parser").select_one(selector)
-    assert form is not None, f"no {selector} on the page"
-    values = {field["name"]: field.get("value", "") for field in form.select("input[name]")}
-    values.update({area["name"]: area.get_text() for area in form.select("textarea[name]")})
-    return values
 
 
 def _status(entry: Entry) -> EntryStatus:
@@ -185,7 +176,7 @@ def test_confirming_publishes_the_entry_and_emails_its_submitter(team):
     entry = _in_review_after_a_publication(team)
     client = _client(team, "lead")
     confirmation = client.get(f"/entries/{entry.slug}/publish").get_data(as_text=True)
-    response = client.post(f"/entries/{entry.slug}/publish", data=_form(confirmation, "form#confirm-publish"))
+    response = client.post(f"/entries/{entry.slug}/publish", data=form_values(confirmation, "form#confirm-publish"))
     assert response.status_code == 302 and response.headers["Location"] == f"/entries/{entry.slug}"
     assert _status(entry) == EntryStatus.PUBLISHED
     [message] = _outbox()
@@ -202,7 +193,7 @@ def test_a_stale_confirmation_is_refused_with_a_message_and_offered_again_at_the
     # Meanwhile the editor changes the entry (revision 7).
     authoring.save_entry(team["editor"], entry.slug, {**entry_record(db.session.get(Entry, entry.id)), "title": "Crisis teams"},
                          base_version=6, summary="Retitled", minor=False, now=NOW + timedelta(days=4))
-    response = client.post(f"/entries/{entry.slug}/publish", data=_form(confirmation, "form#confirm-publish"))
+    response = client.post(f"/entries/{entry.slug}/publish", data=form_values(confirmation, "form#confirm-publish"))
     assert response.status_code == 409
     page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
     assert "has changed since you opened this page" in text_of(page.select_one(".nhsuk-error-summary"))
@@ -215,7 +206,7 @@ def test_a_stale_confirmation_is_refused_with_a_message_and_offered_again_at_the
 def test_confirming_twice_publishes_once(team):
     entry = _in_review_after_a_publication(team)
     client = _client(team, "lead")
-    data = _form(client.get(f"/entries/{entry.slug}/publish").get_data(as_text=True), "form#confirm-publish")
+    data = form_values(client.get(f"/entries/{entry.slug}/publish").get_data(as_text=True), "form#confirm-publish")
     assert client.post(f"/entries/{entry.slug}/publish", data=data).status_code == 302
     again = client.post(f"/entries/{entry.slug}/publish", data=data)
     assert again.status_code == 409 and "already published" in again.get_data(as_text=True)
@@ -243,7 +234,7 @@ def test_anonymous_visitors_are_sent_to_sign_in_from_the_confirmation(team):
 def test_a_confirmation_without_its_version_publishes_nothing(team):
     entry = _in_review_after_a_publication(team)
     client = _client(team, "lead")
-    data = _form(client.get(f"/entries/{entry.slug}/publish").get_data(as_text=True), "form#confirm-publish")
+    data = form_values(client.get(f"/entries/{entry.slug}/publish").get_data(as_text=True), "form#confirm-publish")
     response = client.post(f"/entries/{entry.slug}/publish", data={**data, "version": "six"})
     assert response.status_code == 400 and "confirmation was incomplete" in response.get_data(as_text=True)
     assert _status(entry) == EntryStatus.IN_REVIEW
@@ -259,7 +250,7 @@ def test_returning_to_draft_emails_the_submitter_with_the_leads_note(team):
     entry = _in_review_after_a_publication(team)
     client = _client(team, "lead")
     page = client.get(f"/entries/{entry.slug}").get_data(as_text=True)
-    data = {**_form(page, "#return-details form"), "note": "Please add the 2017 figures."}
+    data = {**form_values(page, "#return-details form"), "note": "Please add the 2017 figures."}
     response = client.post(f"/entries/{entry.slug}/return-to-draft", data=data)
     assert response.status_code == 302 and _status(entry) == EntryStatus.DRAFT
     [message] = _outbox()
@@ -288,7 +279,7 @@ def test_a_returned_draft_shows_its_people_who_returned_it_and_why_until_it_is_s
 def test_a_return_note_that_is_too_long_is_refused_on_the_entry_page(team):
     entry = _in_review_after_a_publication(team)
     client = _client(team, "lead")
-    data = {**_form(client.get(f"/entries/{entry.slug}").get_data(as_text=True), "#return-details form"),
+    data = {**form_values(client.get(f"/entries/{entry.slug}").get_data(as_text=True), "#return-details form"),
             "note": "x" * 1001}
     response = client.post(f"/entries/{entry.slug}/return-to-draft", data=data)
     page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
@@ -362,7 +353,7 @@ def test_the_check_page_of_evidence_lists_its_evidence_fields(team):
 def test_submitting_from_the_check_page_moves_the_entry_into_review_with_the_note(team):
     entry = _draft(team)
     client = _client(team, "editor")
-    data = {**_form(client.get(f"/entries/{entry.slug}/check").get_data(as_text=True), "form#submit-form"), "note": NOTE}
+    data = {**form_values(client.get(f"/entries/{entry.slug}/check").get_data(as_text=True), "form#submit-form"), "note": NOTE}
     response = client.post(f"/entries/{entry.slug}/submit", data=data)
     assert response.status_code == 302 and response.headers["Location"] == f"/entries/{entry.slug}"
     assert _status(entry) == EntryStatus.IN_REVIEW
@@ -382,7 +373,7 @@ def test_the_entry_page_sends_a_draft_to_the_check_page_not_straight_to_review(t
 def test_a_note_the_form_refuses_gives_the_check_page_back_with_the_message(team):
     entry = _draft(team)
     client = _client(team, "editor")
-    data = {**_form(client.get(f"/entries/{entry.slug}/check").get_data(as_text=True), "form#submit-form"),
+    data = {**form_values(client.get(f"/entries/{entry.slug}/check").get_data(as_text=True), "form#submit-form"),
             "note": "y" * 1001}
     response = client.post(f"/entries/{entry.slug}/submit", data=data)
     page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
